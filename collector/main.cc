@@ -1,0 +1,228 @@
+// hopwire-collector: receives frames from Hopwire sensors, tracks what they
+// hear and serves it over HTTP. Also manages its own credentials:
+//   hopwire-collector [options]              run the collector
+//   hopwire-collector token create|list|revoke
+//   hopwire-collector user passwd
+#include <cstdio>
+#include <fstream>
+#include <cstdlib>
+#include <ctime>
+#include <iostream>
+#include <thread>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <termios.h>
+#include <unistd.h>
+
+#include "collector/auth.h"
+#include "collector/http_server.h"
+#include "collector/services.h"
+#include "collector/settings.h"
+#include "collector/sources.h"
+#include "collector/state_dir.h"
+#include "collector/stats.h"
+#include "collector/store.h"
+#include "common/host_port.h"
+#include "common/log.h"
+#include "common/protocol.h"
+#include "common/units.h"
+#include "hopwire/version.h"
+
+namespace {
+
+using namespace hopwire;
+using namespace hopwire::collector;
+
+int run_collector(const settings& cfg) {
+  init_logging(cfg.log_level);
+  prepare_state_dir(cfg.state_dir);
+
+  credential_store auth(cfg.state_dir);
+  if (auto written = auth.ensure_admin(std::getenv("HOPWIRE_ADMIN_PASSWORD"))) {
+    spdlog::warn("created user 'admin' with a random password; it is in {} (readable only by this user). "
+                 "Change it with: hopwire-collector user passwd --state-dir {}",
+                 written->string(), cfg.state_dir.string());
+  }
+
+  store db(cfg.state_dir / "db");
+  source_registry sources;
+  sources.load(db.load_sources());
+  collector_stats stats;
+  services svc{auth, db, sources, stats, {}};
+  svc.started_unix = static_cast<std::uint64_t>(std::time(nullptr));
+
+  // Declared after everything the sessions use, so it is destroyed first.
+  boost::asio::io_context io(static_cast<int>(cfg.threads));
+  http_server server(io, svc, cfg.server);
+  server.start();
+
+  const auto ep = server.http_endpoint();
+  const bool tls = !cfg.server.tls_cert.empty();
+  const std::string host = ep.address().is_v6() ? "[" + ep.address().to_string() + "]" : ep.address().to_string();
+  spdlog::info("hopwire-collector {} listening on {}://{}:{} (sensors: {}://{}:{}{}), state in {}", kVersion,
+               tls ? "https" : "http", host, ep.port(), tls ? "wss" : "ws", host, ep.port(),
+               hopwire::protocol::kWebSocketPath, cfg.state_dir.string());
+  if (cfg.server.tcp_port) {
+    const auto tep = server.tcp_endpoint();
+    spdlog::info("legacy TCP sensor link on {}:{} (API token required)", tep.address().to_string(), tep.port());
+  }
+
+  boost::asio::signal_set signals(io, SIGINT, SIGTERM);
+  signals.async_wait([&](boost::system::error_code ec, int sig) {
+    if (ec) return;
+    spdlog::info("signal {}: shutting down", sig);
+    server.stop();
+    io.stop();
+  });
+
+  std::vector<std::thread> threads;
+  for (unsigned i = 1; i < cfg.threads; ++i) threads.emplace_back([&io] { io.run(); });
+  io.run();
+  for (auto& t : threads) t.join();
+  spdlog::info("stopped");
+  return 0;
+}
+
+std::string read_password_interactive(const std::string& prompt) {
+  std::string pw;
+  if (isatty(STDIN_FILENO)) {
+    std::fprintf(stderr, "%s", prompt.c_str());
+    termios old{};
+    tcgetattr(STDIN_FILENO, &old);
+    termios quiet = old;
+    quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
+    tcsetattr(STDIN_FILENO, TCSANOW, &quiet);
+    std::getline(std::cin, pw);
+    tcsetattr(STDIN_FILENO, TCSANOW, &old);
+    std::fprintf(stderr, "\n");
+  } else {
+    std::getline(std::cin, pw);
+  }
+  return pw;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"hopwire-collector: receives Wi-Fi frames from Hopwire sensors, tracks devices and serves "
+               "them over a Kismet-compatible REST API.\n\n"
+               "On first start it creates user 'admin' with a random password, stored in "
+               "<state-dir>/admin-password (mode 0600); set HOPWIRE_ADMIN_PASSWORD to choose it instead.",
+               "hopwire-collector"};
+  app.set_version_flag("--version", std::string("hopwire-collector ") + kVersion);
+
+  settings cfg;
+  std::string config_file, listen, state_dir, remote_listen, tls_cert, tls_key, log_level;
+  unsigned remote_port = 0, threads = 0;
+  bool allow_plain = false;
+  app.add_option("--config", config_file, "YAML config file (command-line options override it)");
+  auto* o_listen = app.add_option("--listen", listen, "HTTP/WebSocket listen address, HOST:PORT")
+                       ->default_str("127.0.0.1:2501");
+  auto* o_state = app.add_option("--state-dir", state_dir, "State directory (database, credentials)")
+                      ->default_str("/var/lib/hopwire");
+  auto* o_rport = app.add_option("--remote-capture-port", remote_port, "Legacy TCP sensor port (0 disables)")
+                      ->default_str("3501");
+  auto* o_rlisten = app.add_option("--remote-capture-listen", remote_listen, "Legacy TCP listen address")
+                        ->default_str("127.0.0.1");
+  auto* o_cert = app.add_option("--tls-cert", tls_cert, "PEM certificate chain: serve HTTPS and WSS");
+  auto* o_key = app.add_option("--tls-key", tls_key, "PEM private key for --tls-cert");
+  auto* o_plain = app.add_flag("--allow-plain-http", allow_plain, "With TLS, also accept plain HTTP on the same port");
+  auto* o_threads = app.add_option("--threads", threads, "Network threads")->default_str("2");
+  auto* o_log = app.add_option("--log-level", log_level, "trace, debug, info, warn, error or off")->default_str("info");
+
+  // token create|list|revoke
+  auto* token = app.add_subcommand("token", "Manage API tokens (stored hashed in the state directory)");
+  token->require_subcommand(1);
+  std::string tok_name, tok_role, tok_expires;
+  auto* tcreate = token->add_subcommand("create", "Create a token and print it (shown only once)");
+  tcreate->add_option("--name", tok_name, "Token name (unique)")->required();
+  tcreate->add_option("--role", tok_role, "admin, readonly, datasource, scanreport or gps")->required();
+  tcreate->add_option("--expires", tok_expires, "Lifetime such as 30d or 12h (default: never)");
+  auto* tlist = token->add_subcommand("list", "List tokens (names, roles, expiry; never secrets)");
+  auto* trevoke = token->add_subcommand("revoke", "Revoke a token by name");
+  trevoke->add_option("name", tok_name, "Token name")->required();
+  // user passwd
+  auto* user = app.add_subcommand("user", "Manage user accounts");
+  user->require_subcommand(1);
+  std::string user_name = "admin", password_file;
+  auto* passwd = user->add_subcommand("passwd", "Set a user's password (read from the terminal or stdin)");
+  passwd->add_option("name", user_name, "User name")->default_str("admin");
+  passwd->add_option("--password-file", password_file, "Read the new password from this file instead");
+  for (auto* sub : {tcreate, tlist, trevoke, passwd}) {
+    sub->add_option("--state-dir", state_dir, "State directory")->default_str("/var/lib/hopwire");
+  }
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+
+  try {
+    if (!config_file.empty()) load_settings_yaml(config_file, cfg);
+    if (o_listen->count()) {
+      const auto hp = parse_host_port(listen, "--listen");
+      cfg.server.listen_address = hp.host;
+      cfg.server.listen_port = hp.port;
+    }
+    if (!state_dir.empty()) cfg.state_dir = state_dir;
+    if (o_state->count()) cfg.state_dir = state_dir;
+    if (o_rport->count()) {
+      if (remote_port > 65535) throw std::invalid_argument("--remote-capture-port must be 0-65535");
+      cfg.server.tcp_port = static_cast<std::uint16_t>(remote_port);
+    }
+    if (o_rlisten->count()) cfg.server.tcp_listen_address = remote_listen;
+    if (o_cert->count()) cfg.server.tls_cert = tls_cert;
+    if (o_key->count()) cfg.server.tls_key = tls_key;
+    if (o_plain->count()) cfg.server.allow_plain_with_tls = allow_plain;
+    if (o_threads->count()) {
+      if (threads == 0 || threads > 64) throw std::invalid_argument("--threads must be 1-64");
+      cfg.threads = threads;
+    }
+    if (o_log->count()) cfg.log_level = log_level;
+
+    if (*token || *user) {
+      init_logging("warn");
+      prepare_state_dir(cfg.state_dir);
+      credential_store auth(cfg.state_dir);
+      if (*tcreate) {
+        const auto r = parse_role(tok_role);
+        if (!r) throw std::invalid_argument("--role " + tok_role + ": expected admin, readonly, datasource, scanreport or gps");
+        std::chrono::seconds ttl{0};
+        if (!tok_expires.empty()) ttl = std::chrono::duration_cast<std::chrono::seconds>(parse_duration(tok_expires));
+        std::cout << auth.create_token(tok_name, *r, ttl) << "\n";
+      } else if (*tlist) {
+        std::printf("%-24s %-11s %-20s %s\n", "NAME", "ROLE", "CREATED", "EXPIRES");
+        for (const auto& t : auth.list_tokens()) {
+          char created[32], expires[32] = "never";
+          std::time_t c = t.created, e = t.expires;
+          std::strftime(created, sizeof created, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&c));
+          if (t.expires) std::strftime(expires, sizeof expires, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&e));
+          std::printf("%-24s %-11s %-20s %s\n", t.name.c_str(), role_name(t.granted), created, expires);
+        }
+      } else if (*trevoke) {
+        if (!auth.revoke_token(tok_name)) throw std::invalid_argument("no token named '" + tok_name + "'");
+        std::printf("revoked token '%s'\n", tok_name.c_str());
+      } else if (*passwd) {
+        std::string pw;
+        if (!password_file.empty()) {
+          std::ifstream in(password_file);
+          if (!in) throw std::runtime_error("cannot read " + password_file);
+          std::getline(in, pw);
+        } else {
+          pw = read_password_interactive("New password for " + user_name + ": ");
+        }
+        auth.set_password(user_name, pw);
+        std::printf("password for '%s' changed\n", user_name.c_str());
+      }
+      return 0;
+    }
+    return run_collector(cfg);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "hopwire-collector: %s\n", e.what());
+    return 1;
+  }
+}

@@ -1,0 +1,243 @@
+#include "remote_link.h"
+
+#include "common/clock.h"
+#include "common/log.h"
+#include "common/protocol.h"
+#include "common/uuid.h"
+#include "hopwire/version.h"
+
+namespace hopwire::collector {
+
+remote_link::remote_link(services& svc, kind k, std::string remote_ip, std::optional<role> upgrade_role,
+                         send_fn send)
+    : svc_(svc),
+      kind_(k),
+      remote_ip_(std::move(remote_ip)),
+      upgrade_role_(upgrade_role),
+      send_(std::move(send)),
+      last_rx_(std::chrono::steady_clock::now()),
+      last_ping_(last_rx_) {}
+
+remote_link::~remote_link() {
+  if (source_) {
+    svc_.sources.release(source_);
+    std::lock_guard lock(source_->mu);
+    svc_.db.put_source(source_->rec);
+    spdlog::info("source {} '{}' from {} disconnected", source_->rec.uuid, source_->rec.name, remote_ip_);
+  }
+}
+
+void remote_link::send_built() {
+  const auto span = fbb_.GetBufferSpan();
+  send_({span.data(), span.size()});
+}
+
+bool remote_link::fail(wire::ErrorCode code, const std::string& why) {
+  spdlog::warn("link from {}: {}", remote_ip_, why);
+  protocol::build_error(fbb_, code, why);
+  send_built();
+  return false;
+}
+
+void remote_link::refuse(wire::ErrorCode code, const std::string& why) {
+  if (code == wire::ErrorCode::TooLarge) collector_stats::bump(svc_.stats.frames_oversize);
+  else collector_stats::bump(svc_.stats.frames_malformed);
+  fail(code, why);
+}
+
+bool remote_link::on_message(std::span<const std::uint8_t> msg) {
+  last_rx_ = std::chrono::steady_clock::now();
+  std::string why;
+  const wire::Frame* frame = protocol::verify_frame(msg, why);
+  if (!frame) {
+    collector_stats::bump(msg.size() > protocol::kMaxFrameBytes ? svc_.stats.frames_oversize
+                                                                 : svc_.stats.frames_malformed);
+    return fail(msg.size() > protocol::kMaxFrameBytes ? wire::ErrorCode::TooLarge : wire::ErrorCode::Malformed,
+                "malformed frame: " + why);
+  }
+  const auto type = frame->body_type();
+  if (!source_ && type != wire::Body::Hello) {
+    collector_stats::bump(svc_.stats.frames_malformed);
+    return fail(wire::ErrorCode::Protocol,
+                std::string("the first frame must be Hello, not ") + protocol::body_name(type));
+  }
+  switch (type) {
+    case wire::Body::Hello:
+      if (source_) {
+        collector_stats::bump(svc_.stats.frames_malformed);
+        return fail(wire::ErrorCode::Protocol, "Hello sent twice on one link");
+      }
+      return on_hello(*frame->body_as_Hello());
+    case wire::Body::PacketBatch:
+      return on_batch(*frame->body_as_PacketBatch());
+    case wire::Body::Status:
+      on_status(*frame->body_as_Status());
+      return true;
+    case wire::Body::Ping:
+      protocol::build_pong(fbb_, frame->body_as_Ping()->nonce());
+      send_built();
+      return true;
+    case wire::Body::Pong:
+      return true;
+    case wire::Body::ConfigureResult:
+      return true;  // channel plans arrive with the live-capture work
+    case wire::Body::Error: {
+      const auto* e = frame->body_as_Error();
+      spdlog::warn("source {} from {} reported an error: {}", source_->rec.uuid, remote_ip_,
+                   protocol::str(e->message()));
+      return true;
+    }
+    default:
+      collector_stats::bump(svc_.stats.frames_malformed);
+      return fail(wire::ErrorCode::Protocol,
+                  std::string("a sensor may not send ") + protocol::body_name(type) + " frames");
+  }
+}
+
+bool remote_link::on_hello(const wire::Hello& h) {
+  if (h.proto_major() != protocol::kMajor) {
+    collector_stats::bump(svc_.stats.links_refused_other);
+    return fail(wire::ErrorCode::VersionMismatch,
+                "protocol version mismatch: collector speaks " + std::to_string(protocol::kMajor) + "." +
+                    std::to_string(protocol::kMinor) + ", sensor " + std::to_string(h.proto_major()) + "." +
+                    std::to_string(h.proto_minor()));
+  }
+  std::optional<role> granted = upgrade_role_;
+  if (kind_ == kind::tcp) {
+    const auto token = protocol::str(h.token());
+    if (token.empty()) {
+      collector_stats::bump(svc_.stats.links_refused_auth);
+      return fail(wire::ErrorCode::Unauthorized, "the TCP link needs an API token with role 'datasource' in Hello");
+    }
+    const auto res = svc_.auth.check_bearer(token);
+    if (!res.ok()) {
+      collector_stats::bump(svc_.stats.links_refused_auth);
+      return fail(wire::ErrorCode::Unauthorized, res.message);
+    }
+    granted = res.granted;
+  }
+  if (!granted || (*granted != role::datasource && *granted != role::admin)) {
+    collector_stats::bump(svc_.stats.links_refused_auth);
+    return fail(wire::ErrorCode::Forbidden, "the credentials lack the 'datasource' role");
+  }
+  const auto* src = h.source();
+  if (!src) {
+    collector_stats::bump(svc_.stats.links_refused_other);
+    return fail(wire::ErrorCode::Malformed, "Hello carries no source");
+  }
+  const auto parsed = uuid::parse(protocol::str(src->uuid()));
+  if (!parsed || parsed->is_nil()) {
+    collector_stats::bump(svc_.stats.links_refused_other);
+    return fail(wire::ErrorCode::Malformed,
+                "source UUID '" + std::string(protocol::str(src->uuid())) + "' is not a valid UUID");
+  }
+  auto clip = [](std::string_view s) { return std::string(s.substr(0, protocol::kMaxStringBytes)); };
+  stored_source hello;
+  hello.uuid = parsed->str();
+  hello.name = clip(protocol::str(src->name()));
+  hello.type = clip(protocol::str(src->type()));
+  hello.interface = clip(protocol::str(src->interface()));
+  hello.definition = clip(protocol::str(src->definition()));
+  hello.dlt = src->dlt();
+  hello.boot_id = h.boot_id();
+  hello.remote_ip = remote_ip_;
+  hello.first_seen_ns = hello.last_seen_ns = wall_ns();
+  std::vector<std::string> channels;
+  if (src->channels())
+    for (const auto* c : *src->channels()) channels.push_back(clip(protocol::str(c)));
+
+  std::string why;
+  source_ = svc_.sources.claim(hello, channels, kind_ == kind::tcp ? "tcp" : "websocket", why);
+  if (!source_) {
+    collector_stats::bump(svc_.stats.links_refused_other);
+    return fail(wire::ErrorCode::DuplicateSource, why);
+  }
+  std::uint64_t acked = 0;
+  {
+    std::lock_guard lock(source_->mu);
+    acked = source_->rec.last_seq;
+    svc_.db.put_source(source_->rec);
+  }
+  collector_stats::bump(svc_.stats.links_accepted);
+  spdlog::info("source {} '{}' ({}) connected from {} over {}, sensor {}, resuming after batch {}", hello.uuid,
+               hello.name, hello.type, remote_ip_, kind_ == kind::tcp ? "tcp" : "websocket",
+               protocol::str(h.sensor_version()), acked);
+  protocol::build_welcome(fbb_, kVersion, acked);
+  send_built();
+  return true;
+}
+
+bool remote_link::on_batch(const wire::PacketBatch& b) {
+  std::string why;
+  if (!protocol::check_batch(b, why)) {
+    collector_stats::bump(svc_.stats.frames_malformed);
+    return fail(wire::ErrorCode::Malformed, "malformed batch: " + why);
+  }
+  collector_stats::bump(svc_.stats.batches_received);
+  const std::uint32_t count = b.packets() ? b.packets()->size() : 0;
+  std::uint64_t ack_seq;
+  {
+    std::unique_lock lock(source_->mu);
+    auto& r = source_->rec;
+    if (b.seq() <= r.last_seq) {
+      // Resent after a reconnect but already stored: acknowledge, don't count.
+      ++source_->duplicate_batches;
+      collector_stats::bump(svc_.stats.batches_duplicate);
+      ack_seq = r.last_seq;
+    } else {
+      if (b.seq() != r.last_seq + 1) collector_stats::bump(svc_.stats.batches_gap);
+      lock.unlock();
+      for (auto* sink : svc_.sinks) sink->on_batch(*source_, b);
+      lock.lock();
+      std::uint64_t errors = 0;
+      if (b.packets())
+        for (const auto* p : *b.packets()) errors += p->cap_len() == 0;
+      r.num_packets += count;
+      r.num_error_packets += errors;
+      r.last_seq = b.seq();
+      r.last_seen_ns = wall_ns();
+      // Count and sequence go to disk together before the Ack, so neither a
+      // crash nor a resend can make a packet count twice or not at all.
+      svc_.db.put_source(r);
+      ack_seq = r.last_seq;
+      collector_stats::bump(svc_.stats.packets_received, count);
+      collector_stats::bump(svc_.stats.bytes_received, b.data() ? b.data()->size() : 0);
+    }
+  }
+  protocol::build_ack(fbb_, ack_seq);
+  send_built();
+  return true;
+}
+
+void remote_link::on_status(const wire::Status& s) {
+  std::lock_guard lock(source_->mu);
+  source_->captured = s.captured();
+  source_->sent = s.sent();
+  source_->acked = s.acked();
+  source_->ring_bytes_used = s.ring_bytes_used();
+  source_->ring_bytes_total = s.ring_bytes_total();
+  source_->channel = std::string(protocol::str(s.channel()).substr(0, 64));
+  auto& r = source_->rec;
+  const bool changed = r.dropped_ring_boot != s.dropped_ring() || r.dropped_kernel_boot != s.dropped_kernel();
+  r.dropped_ring_boot = s.dropped_ring();
+  r.dropped_kernel_boot = s.dropped_kernel();
+  r.last_seen_ns = wall_ns();
+  if (changed) svc_.db.put_source(r);
+}
+
+bool remote_link::on_tick() {
+  const auto now = std::chrono::steady_clock::now();
+  if (now - last_rx_ > std::chrono::seconds(protocol::kIdleTimeoutSeconds)) {
+    collector_stats::bump(svc_.stats.links_timed_out);
+    return fail(wire::ErrorCode::Timeout,
+                "no frame for " + std::to_string(protocol::kIdleTimeoutSeconds) + " s; closing the link");
+  }
+  if (source_ && now - last_ping_ >= std::chrono::seconds(protocol::kPingIntervalSeconds)) {
+    last_ping_ = now;
+    protocol::build_ping(fbb_, ++ping_nonce_);
+    send_built();
+  }
+  return true;
+}
+
+}  // namespace hopwire::collector

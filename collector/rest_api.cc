@@ -1,0 +1,266 @@
+#include "rest_api.h"
+
+#include <cstdio>
+#include <fstream>
+
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+#include <unistd.h>
+
+#include "common/clock.h"
+#include "common/protocol.h"
+#include "hopwire/version.h"
+
+namespace hopwire::collector {
+
+namespace {
+
+using json_writer = rapidjson::Writer<rapidjson::StringBuffer>;
+
+void kv(json_writer& w, const char* key, std::string_view v) {
+  w.Key(key);
+  w.String(v.data(), static_cast<rapidjson::SizeType>(v.size()));
+}
+void kv(json_writer& w, const char* key, std::uint64_t v) {
+  w.Key(key);
+  w.Uint64(v);
+}
+void kv_bool(json_writer& w, const char* key, bool v) {
+  w.Key(key);
+  w.Bool(v);
+}
+
+http_reply json_reply(rapidjson::StringBuffer& buf) {
+  http_reply r;
+  r.body.assign(buf.GetString(), buf.GetSize());
+  return r;
+}
+
+std::uint64_t rss_bytes() {
+  long pages_total = 0, pages_rss = 0;
+  if (FILE* f = std::fopen("/proc/self/statm", "r")) {
+    if (std::fscanf(f, "%ld %ld", &pages_total, &pages_rss) != 2) pages_rss = 0;
+    std::fclose(f);
+  }
+  return static_cast<std::uint64_t>(pages_rss) * static_cast<std::uint64_t>(sysconf(_SC_PAGESIZE));
+}
+
+void write_source(json_writer& w, const source_entry& s) {
+  std::lock_guard lock(s.mu);
+  const auto& r = s.rec;
+  w.StartObject();
+  kv(w, "kismet.datasource.uuid", r.uuid);
+  kv(w, "kismet.datasource.name", r.name);
+  kv(w, "kismet.datasource.type", r.type);
+  kv(w, "kismet.datasource.definition", r.definition);
+  kv(w, "kismet.datasource.interface", r.interface);
+  kv(w, "kismet.datasource.dlt", r.dlt);
+  kv_bool(w, "kismet.datasource.running", s.running);
+  kv_bool(w, "kismet.datasource.remote", true);
+  kv(w, "kismet.datasource.remote_ip", r.remote_ip);
+  kv(w, "kismet.datasource.num_packets", r.num_packets);
+  kv(w, "kismet.datasource.num_error_packets", r.num_error_packets);
+  w.Key("kismet.datasource.channels");
+  w.StartArray();
+  for (const auto& c : s.channels) w.String(c.c_str(), static_cast<rapidjson::SizeType>(c.size()));
+  w.EndArray();
+  kv(w, "kismet.datasource.channel", s.channel);
+  kv(w, "hopwire.datasource.transport", s.transport);
+  kv(w, "hopwire.datasource.dropped_ring", r.dropped_ring_base + r.dropped_ring_boot);
+  kv(w, "hopwire.datasource.dropped_kernel", r.dropped_kernel_base + r.dropped_kernel_boot);
+  kv(w, "hopwire.datasource.reconnects", r.reconnects);
+  kv(w, "hopwire.datasource.first_seen", r.first_seen_ns / 1000000000ull);
+  kv(w, "hopwire.datasource.last_seen", r.last_seen_ns / 1000000000ull);
+  kv(w, "hopwire.datasource.last_seq", r.last_seq);
+  kv(w, "hopwire.datasource.duplicate_batches", s.duplicate_batches);
+  kv(w, "hopwire.datasource.sensor_captured", s.captured);
+  kv(w, "hopwire.datasource.ring_bytes_used", s.ring_bytes_used);
+  kv(w, "hopwire.datasource.ring_bytes_total", s.ring_bytes_total);
+  w.EndObject();
+}
+
+http_reply all_sources(request_ctx& ctx) {
+  rapidjson::StringBuffer buf;
+  json_writer w(buf);
+  w.StartArray();
+  for (const auto& s : ctx.svc.sources.all()) write_source(w, *s);
+  w.EndArray();
+  return json_reply(buf);
+}
+
+http_reply source_by_uuid(request_ctx& ctx) {
+  auto s = ctx.svc.sources.find(ctx.params.at(0));
+  if (!s) return text_reply(404, "no source with UUID " + ctx.params.at(0));
+  rapidjson::StringBuffer buf;
+  json_writer w(buf);
+  write_source(w, *s);
+  return json_reply(buf);
+}
+
+http_reply system_status(request_ctx& ctx) {
+  const auto& st = ctx.svc.stats;
+  auto ld = [](const collector_stats::counter& c) { return c.load(std::memory_order_relaxed); };
+  const auto now_ns = wall_ns();
+  const auto uptime = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() -
+                                                                       ctx.svc.started)
+                          .count();
+  std::uint64_t live = 0;
+  for (const auto& s : ctx.svc.sources.all()) {
+    std::lock_guard lock(s->mu);
+    live += s->running;
+  }
+  rapidjson::StringBuffer buf;
+  json_writer w(buf);
+  w.StartObject();
+  kv(w, "kismet.system.version", kVersion);
+  kv(w, "kismet.system.server_name", "hopwire-collector");
+  kv(w, "kismet.system.timestamp.sec", now_ns / 1000000000ull);
+  kv(w, "kismet.system.timestamp.usec", (now_ns / 1000) % 1000000);
+  kv(w, "kismet.system.timestamp.start_sec", ctx.svc.started_unix);
+  // Kismet reports RSS in kB.
+  const auto rss = rss_bytes();
+  kv(w, "kismet.system.memory.rss", rss / 1024);
+  kv(w, "hopwire.system.uptime_sec", static_cast<std::uint64_t>(uptime));
+  kv(w, "hopwire.system.memory.rss_bytes", rss);
+  kv(w, "hopwire.system.sources_live", live);
+  kv(w, "hopwire.system.packets_received", ld(st.packets_received));
+  kv(w, "hopwire.system.bytes_received", ld(st.bytes_received));
+  kv(w, "hopwire.system.batches_received", ld(st.batches_received));
+  kv(w, "hopwire.system.batches_duplicate", ld(st.batches_duplicate));
+  kv(w, "hopwire.system.batches_gap", ld(st.batches_gap));
+  kv(w, "hopwire.system.links_accepted", ld(st.links_accepted));
+  kv(w, "hopwire.system.links_refused_auth", ld(st.links_refused_auth));
+  kv(w, "hopwire.system.links_refused_other", ld(st.links_refused_other));
+  kv(w, "hopwire.system.links_timed_out", ld(st.links_timed_out));
+  kv(w, "hopwire.system.frames_malformed", ld(st.frames_malformed));
+  kv(w, "hopwire.system.frames_oversize", ld(st.frames_oversize));
+  kv(w, "hopwire.system.http_requests", ld(st.http_requests));
+  kv(w, "hopwire.system.http_auth_failures", ld(st.http_auth_failures));
+  kv(w, "hopwire.system.storage.write_errors", ctx.svc.db.write_errors());
+  const auto err = ctx.svc.db.last_error();
+  kv(w, "hopwire.system.storage.last_error", err);
+  w.EndObject();
+  return json_reply(buf);
+}
+
+std::string url_decode(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '+') {
+      out.push_back(' ');
+    } else if (s[i] == '%' && i + 2 < s.size()) {
+      auto hv = [](char c) -> int {
+        if (c >= '0' && c <= '9') return c - '0';
+        if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+        if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+        return -1;
+      };
+      const int a = hv(s[i + 1]), b = hv(s[i + 2]);
+      if (a < 0 || b < 0) {
+        out.push_back(s[i]);
+        continue;
+      }
+      out.push_back(static_cast<char>(a << 4 | b));
+      i += 2;
+    } else {
+      out.push_back(s[i]);
+    }
+  }
+  return out;
+}
+
+constexpr role_mask kRead = mask(role::readonly);
+constexpr std::size_t kNoBody = 0;
+
+}  // namespace
+
+http_reply text_reply(unsigned status, std::string message) {
+  http_reply r;
+  r.status = status;
+  r.content_type = "text/plain; charset=utf-8";
+  r.body = std::move(message);
+  if (r.body.empty() || r.body.back() != '\n') r.body.push_back('\n');
+  return r;
+}
+
+std::optional<std::string> request_ctx::query_param(std::string_view key) const {
+  for (const auto& [k, v] : query)
+    if (k == key) return v;
+  return std::nullopt;
+}
+
+const std::vector<route>& route_table() {
+  static const std::vector<route> table = {
+      {"WS", protocol::kWebSocketPath, mask(role::datasource), "Sensor link (WebSocket upgrade)", {}, kNoBody},
+      {"GET", "/system/status.json", kRead, "Version, uptime, memory and packet totals", system_status, kNoBody},
+      {"GET", "/datasource/all_sources.json", kRead, "Every known capture source", all_sources, kNoBody},
+      {"GET", "/datasource/by-uuid/{uuid}/source.json", kRead, "One capture source", source_by_uuid, kNoBody},
+  };
+  return table;
+}
+
+route_match match_route(std::string_view method, std::string_view path) {
+  route_match m;
+  for (const auto& r : route_table()) {
+    std::vector<std::string> params;
+    std::string_view pat = r.pattern, p = path;
+    bool ok = true;
+    while (ok) {
+      if (pat.empty() || p.empty()) {
+        ok = pat.empty() && p.empty();
+        break;
+      }
+      const auto pseg_end = pat.find('/', 1);
+      const auto seg_end = p.find('/', 1);
+      const auto pseg = pat.substr(0, pseg_end);
+      const auto seg = p.substr(0, seg_end);
+      if (pseg.size() > 2 && pseg[1] == '{') {
+        if (seg.size() < 2) ok = false;
+        else params.emplace_back(url_decode(seg.substr(1)));
+      } else if (pseg != seg) {
+        ok = false;
+      }
+      pat = pseg_end == std::string_view::npos ? std::string_view() : pat.substr(pseg_end);
+      p = seg_end == std::string_view::npos ? std::string_view() : p.substr(seg_end);
+    }
+    if (!ok) continue;
+    if (r.method != method) {
+      m.path_known = true;
+      continue;
+    }
+    m.r = &r;
+    m.params = std::move(params);
+    return m;
+  }
+  return m;
+}
+
+std::vector<std::pair<std::string, std::string>> parse_query(std::string_view query) {
+  std::vector<std::pair<std::string, std::string>> out;
+  while (!query.empty()) {
+    const auto amp = query.find('&');
+    const auto item = query.substr(0, amp);
+    if (!item.empty()) {
+      const auto eq = item.find('=');
+      out.emplace_back(url_decode(item.substr(0, eq)),
+                       eq == std::string_view::npos ? std::string() : url_decode(item.substr(eq + 1)));
+    }
+    if (amp == std::string_view::npos) break;
+    query.remove_prefix(amp + 1);
+  }
+  return out;
+}
+
+bool query_has_credentials(const std::vector<std::pair<std::string, std::string>>& query) {
+  for (const auto& [k, v] : query) {
+    std::string l;
+    for (char c : k) l.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+    if (l == "user" || l == "username" || l == "password" || l == "pass" || l == "apikey" || l == "api_key" ||
+        l == "token" || l == "kismet" || l == "auth" || l == "authorization")
+      return true;
+  }
+  return false;
+}
+
+}  // namespace hopwire::collector

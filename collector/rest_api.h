@@ -1,0 +1,64 @@
+#pragma once
+// The collector's HTTP routes: one table that names every route with its
+// method and the roles that may use it, and the handlers for the REST ones.
+// Nothing here knows about sockets; http_server.cc does the I/O.
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "collector/auth.h"
+#include "collector/services.h"
+
+namespace hopwire::collector {
+
+struct http_reply {
+  unsigned status = 200;
+  std::string content_type = "application/json";
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;
+};
+
+http_reply text_reply(unsigned status, std::string message);
+
+struct request_ctx {
+  services& svc;
+  std::string_view method;
+  std::string_view path;
+  std::vector<std::string> params;  // {placeholders} of the route, in order
+  std::vector<std::pair<std::string, std::string>> query;
+  std::string_view body;
+  std::string_view content_type;
+  auth_result auth;
+
+  std::optional<std::string> query_param(std::string_view key) const;
+};
+
+struct route {
+  std::string_view method;   // GET, POST, or WS for the WebSocket upgrade
+  std::string_view pattern;  // path; {name} matches one segment
+  role_mask roles;           // who may use it; admin may always
+  std::string_view summary;
+  std::function<http_reply(request_ctx&)> handler;  // empty for WS
+  std::size_t body_limit = 0;  // bytes accepted in a request body
+};
+
+const std::vector<route>& route_table();
+
+struct route_match {
+  const route* r = nullptr;
+  std::vector<std::string> params;
+  bool path_known = false;  // some route has this path, with another method
+};
+route_match match_route(std::string_view method, std::string_view path);
+
+// Splits "a=1&b=x%20y" with URL decoding.
+std::vector<std::pair<std::string, std::string>> parse_query(std::string_view query);
+// True if the query names something that looks like a credential.
+bool query_has_credentials(const std::vector<std::pair<std::string, std::string>>& query);
+
+}  // namespace hopwire::collector

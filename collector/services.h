@@ -1,0 +1,35 @@
+#pragma once
+// The collector's long-lived parts, handed to every session.
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "collector/auth.h"
+#include "collector/sources.h"
+#include "collector/stats.h"
+#include "collector/store.h"
+#include "hopwire/hopwire_generated.h"
+
+namespace hopwire::collector {
+
+// A stage that sees every accepted batch (decoder, tracker, pcap-ng hub,
+// packet log). Called on the link's thread; must not block.
+class packet_sink {
+ public:
+  virtual ~packet_sink() = default;
+  virtual void on_batch(source_entry& source, const wire::PacketBatch& batch) = 0;
+};
+
+struct services {
+  credential_store& auth;
+  store& db;
+  source_registry& sources;
+  collector_stats& stats;
+  std::vector<packet_sink*> sinks;
+  std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
+  std::uint64_t started_unix = 0;
+};
+
+}  // namespace hopwire::collector

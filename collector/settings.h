@@ -1,0 +1,23 @@
+#pragma once
+// Everything the collector is told at start, from its YAML config file
+// and/or the command line (which wins).
+
+#include <filesystem>
+#include <string>
+
+#include "collector/http_server.h"
+
+namespace hopwire::collector {
+
+struct settings {
+  server_config server;
+  std::filesystem::path state_dir = "/var/lib/hopwire";
+  unsigned threads = 2;
+  std::string log_level = "info";
+};
+
+// Reads `path` into `out`. Unknown keys and wrong types are errors; the
+// exception's message names the file, line and column, and what was expected.
+void load_settings_yaml(const std::filesystem::path& path, settings& out);
+
+}  // namespace hopwire::collector

@@ -1,0 +1,74 @@
+#include "sources.h"
+
+namespace hopwire::collector {
+
+void source_registry::load(std::vector<stored_source> sources) {
+  std::lock_guard lock(mu_);
+  for (auto& s : sources) {
+    auto e = std::make_shared<source_entry>();
+    e->rec = std::move(s);
+    by_uuid_[e->rec.uuid] = std::move(e);
+  }
+}
+
+std::shared_ptr<source_entry> source_registry::claim(const stored_source& hello,
+                                                     const std::vector<std::string>& channels,
+                                                     const std::string& transport, std::string& why) {
+  std::lock_guard lock(mu_);
+  auto& slot = by_uuid_[hello.uuid];
+  if (!slot) {
+    slot = std::make_shared<source_entry>();
+    slot->rec.uuid = hello.uuid;
+  }
+  std::lock_guard slock(slot->mu);
+  if (slot->running) {
+    why = "source " + hello.uuid + " ('" + slot->rec.name + "') is already connected from " + slot->rec.remote_ip +
+          "; each source UUID may have one live link";
+    return nullptr;
+  }
+  auto& r = slot->rec;
+  if (r.last_seen_ns != 0) ++r.reconnects;
+  r.name = hello.name;
+  r.type = hello.type;
+  r.interface = hello.interface;
+  r.definition = hello.definition;
+  r.dlt = hello.dlt;
+  r.remote_ip = hello.remote_ip;
+  if (r.first_seen_ns == 0) r.first_seen_ns = hello.first_seen_ns;
+  r.last_seen_ns = hello.last_seen_ns;
+  if (r.boot_id != hello.boot_id) {
+    // A new sensor process: its sequence numbers and counters start afresh.
+    r.dropped_ring_base += r.dropped_ring_boot;
+    r.dropped_ring_boot = 0;
+    r.dropped_kernel_base += r.dropped_kernel_boot;
+    r.dropped_kernel_boot = 0;
+    r.boot_id = hello.boot_id;
+    r.last_seq = 0;
+  }
+  slot->running = true;
+  slot->transport = transport;
+  slot->channels = channels;
+  slot->captured = slot->sent = slot->acked = 0;
+  return slot;
+}
+
+void source_registry::release(const std::shared_ptr<source_entry>& s) {
+  std::lock_guard lock(s->mu);
+  s->running = false;
+}
+
+std::shared_ptr<source_entry> source_registry::find(const std::string& uuid) const {
+  std::lock_guard lock(mu_);
+  auto it = by_uuid_.find(uuid);
+  return it == by_uuid_.end() ? nullptr : it->second;
+}
+
+std::vector<std::shared_ptr<source_entry>> source_registry::all() const {
+  std::lock_guard lock(mu_);
+  std::vector<std::shared_ptr<source_entry>> out;
+  out.reserve(by_uuid_.size());
+  for (const auto& [k, v] : by_uuid_) out.push_back(v);
+  return out;
+}
+
+}  // namespace hopwire::collector

@@ -1,0 +1,159 @@
+#include "store.h"
+
+#include <mutex>
+#include <stdexcept>
+
+#include <rapidjson/document.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+#include <rocksdb/db.h>
+#include <rocksdb/options.h>
+#include <rocksdb/write_batch.h>
+
+#include "common/log.h"
+
+namespace hopwire::collector {
+
+namespace {
+
+const char* const kFamilies[] = {"default", "meta", "sources", "devices", "packets"};
+std::mutex g_error_mu;
+
+std::string encode(const stored_source& s) {
+  rapidjson::StringBuffer buf;
+  rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+  w.StartObject();
+  w.Key("uuid"); w.String(s.uuid.c_str(), s.uuid.size());
+  w.Key("name"); w.String(s.name.c_str(), s.name.size());
+  w.Key("type"); w.String(s.type.c_str(), s.type.size());
+  w.Key("interface"); w.String(s.interface.c_str(), s.interface.size());
+  w.Key("definition"); w.String(s.definition.c_str(), s.definition.size());
+  w.Key("dlt"); w.Uint(s.dlt);
+  w.Key("boot_id"); w.Uint64(s.boot_id);
+  w.Key("last_seq"); w.Uint64(s.last_seq);
+  w.Key("num_packets"); w.Uint64(s.num_packets);
+  w.Key("num_error_packets"); w.Uint64(s.num_error_packets);
+  w.Key("dropped_ring_base"); w.Uint64(s.dropped_ring_base);
+  w.Key("dropped_ring_boot"); w.Uint64(s.dropped_ring_boot);
+  w.Key("dropped_kernel_base"); w.Uint64(s.dropped_kernel_base);
+  w.Key("dropped_kernel_boot"); w.Uint64(s.dropped_kernel_boot);
+  w.Key("reconnects"); w.Uint64(s.reconnects);
+  w.Key("first_seen_ns"); w.Uint64(s.first_seen_ns);
+  w.Key("last_seen_ns"); w.Uint64(s.last_seen_ns);
+  w.Key("remote_ip"); w.String(s.remote_ip.c_str(), s.remote_ip.size());
+  w.EndObject();
+  return std::string(buf.GetString(), buf.GetSize());
+}
+
+bool decode(std::string_view text, stored_source& s) {
+  rapidjson::Document d;
+  d.Parse(text.data(), text.size());
+  if (d.HasParseError() || !d.IsObject()) return false;
+  auto str = [&](const char* k, std::string& out) {
+    auto it = d.FindMember(k);
+    if (it != d.MemberEnd() && it->value.IsString()) out.assign(it->value.GetString(), it->value.GetStringLength());
+  };
+  auto u64 = [&](const char* k, std::uint64_t& out) {
+    auto it = d.FindMember(k);
+    if (it != d.MemberEnd() && it->value.IsUint64()) out = it->value.GetUint64();
+  };
+  str("uuid", s.uuid);
+  str("name", s.name);
+  str("type", s.type);
+  str("interface", s.interface);
+  str("definition", s.definition);
+  std::uint64_t dlt = 0;
+  u64("dlt", dlt);
+  s.dlt = static_cast<std::uint32_t>(dlt);
+  u64("boot_id", s.boot_id);
+  u64("last_seq", s.last_seq);
+  u64("num_packets", s.num_packets);
+  u64("num_error_packets", s.num_error_packets);
+  u64("dropped_ring_base", s.dropped_ring_base);
+  u64("dropped_ring_boot", s.dropped_ring_boot);
+  u64("dropped_kernel_base", s.dropped_kernel_base);
+  u64("dropped_kernel_boot", s.dropped_kernel_boot);
+  u64("reconnects", s.reconnects);
+  u64("first_seen_ns", s.first_seen_ns);
+  u64("last_seen_ns", s.last_seen_ns);
+  str("remote_ip", s.remote_ip);
+  return !s.uuid.empty();
+}
+
+}  // namespace
+
+store::store(const std::filesystem::path& dir) {
+  rocksdb::DBOptions opts;
+  opts.create_if_missing = true;
+  opts.create_missing_column_families = true;
+  opts.max_open_files = 256;
+  opts.keep_log_file_num = 4;
+  opts.max_total_wal_size = 64 << 20;
+  std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
+  for (const char* name : kFamilies) cfs.emplace_back(name, rocksdb::ColumnFamilyOptions());
+  rocksdb::DB* raw = nullptr;
+  auto st = rocksdb::DB::Open(opts, dir.string(), cfs, &handles_, &raw);
+  if (!st.ok()) {
+    std::string why = st.ToString();
+    if (st.IsIOError() && why.find("lock") != std::string::npos)
+      why += " (is another hopwire-collector running on this state directory?)";
+    throw std::runtime_error("cannot open database " + dir.string() + ": " + why);
+  }
+  db_.reset(raw);
+  meta_ = handles_[1];
+  sources_ = handles_[2];
+
+  std::string version;
+  st = db_->Get(rocksdb::ReadOptions(), meta_, "schema_version", &version);
+  if (st.IsNotFound()) {
+    st = db_->Put(rocksdb::WriteOptions(), meta_, "schema_version", std::to_string(kSchemaVersion));
+    if (!st.ok()) throw std::runtime_error("cannot write to database " + dir.string() + ": " + st.ToString());
+  } else if (!st.ok()) {
+    throw std::runtime_error("cannot read database " + dir.string() + ": " + st.ToString());
+  } else if (version != std::to_string(kSchemaVersion)) {
+    throw std::runtime_error("database " + dir.string() + " has schema version " + version + "; this collector reads " +
+                             std::to_string(kSchemaVersion) + ". Use a matching collector or move the directory away.");
+  }
+}
+
+store::~store() {
+  if (db_) {
+    db_->FlushWAL(true);
+    for (auto* h : handles_) db_->DestroyColumnFamilyHandle(h);
+    db_->Close();
+  }
+}
+
+bool store::put_source(const stored_source& s) {
+  rocksdb::WriteOptions wo;
+  wo.sync = false;
+  auto st = db_->Put(wo, sources_, s.uuid, encode(s));
+  if (!st.ok()) {
+    std::lock_guard lock(g_error_mu);
+    ++write_errors_;
+    last_error_ = st.ToString();
+    return false;
+  }
+  return true;
+}
+
+std::vector<stored_source> store::load_sources() {
+  std::vector<stored_source> out;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), sources_));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    stored_source s;
+    if (decode(it->value().ToStringView(), s)) {
+      out.push_back(std::move(s));
+    } else {
+      spdlog::error("database: source record {} is unreadable; skipping it", it->key().ToString());
+    }
+  }
+  return out;
+}
+
+std::string store::last_error() const {
+  std::lock_guard lock(g_error_mu);
+  return last_error_;
+}
+
+}  // namespace hopwire::collector

@@ -1,0 +1,71 @@
+#pragma once
+// The collector's embedded database (RocksDB under <state-dir>/db): one
+// column family per kind of record, and a schema version in "meta".
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace rocksdb {
+class DB;
+class ColumnFamilyHandle;
+}  // namespace rocksdb
+
+namespace hopwire::collector {
+
+// What the collector remembers about a source across restarts. Counters are
+// stored with the batch sequence they include, in one write, so that after a
+// crash the count and the duplicate filter agree.
+struct stored_source {
+  std::string uuid;
+  std::string name;
+  std::string type;
+  std::string interface;
+  std::string definition;
+  std::uint32_t dlt = 0;
+  std::uint64_t boot_id = 0;    // sensor process the sequence belongs to
+  std::uint64_t last_seq = 0;   // highest batch stored for boot_id
+  std::uint64_t num_packets = 0;
+  std::uint64_t num_error_packets = 0;
+  std::uint64_t dropped_ring_base = 0;    // sum over earlier sensor boots
+  std::uint64_t dropped_ring_boot = 0;    // latest report of this boot
+  std::uint64_t dropped_kernel_base = 0;
+  std::uint64_t dropped_kernel_boot = 0;
+  std::uint64_t reconnects = 0;
+  std::uint64_t first_seen_ns = 0;
+  std::uint64_t last_seen_ns = 0;
+  std::string remote_ip;
+};
+
+class store {
+ public:
+  static constexpr std::uint32_t kSchemaVersion = 1;
+
+  // Opens or creates the database. Throws std::runtime_error with a clear
+  // message (locked by another process, unwritable, newer schema, ...).
+  explicit store(const std::filesystem::path& dir);
+  ~store();
+  store(const store&) = delete;
+  store& operator=(const store&) = delete;
+
+  // Not synced: survives a killed process (the WAL is in the kernel), at
+  // most a flush interval is lost if the machine itself goes down.
+  // Returns false (and remembers the error) when the write failed.
+  bool put_source(const stored_source& s);
+  std::vector<stored_source> load_sources();
+
+  std::uint64_t write_errors() const { return write_errors_; }
+  std::string last_error() const;
+
+ private:
+  std::unique_ptr<rocksdb::DB> db_;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles_;
+  rocksdb::ColumnFamilyHandle* meta_ = nullptr;
+  rocksdb::ColumnFamilyHandle* sources_ = nullptr;
+  std::uint64_t write_errors_ = 0;
+  std::string last_error_;
+};
+
+}  // namespace hopwire::collector

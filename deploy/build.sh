@@ -1,0 +1,9 @@
+#!/bin/sh
+# Configures and builds Hopwire (Release, every core) into ./build, after
+# installing the Debian packages it needs. Usage: deploy/build.sh [BUILD_DIR]
+set -eu
+top=$(cd "$(dirname "$0")/.." && pwd)
+build=${1:-"$top/build"}
+"$top/deploy/setup-debian.sh"
+cmake -S "$top" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build "$build"

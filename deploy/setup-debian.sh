@@ -1,0 +1,38 @@
+#!/bin/sh
+# Installs the Debian 12 packages that building and testing Hopwire need.
+# Idempotent: packages already present are left alone, so it is cheap to run
+# before every build. Runs apt-get through sudo when not root.
+set -eu
+
+packages="
+  build-essential cmake ninja-build pkg-config git
+  libboost-dev libssl-dev libpcap-dev libnl-3-dev libnl-genl-3-dev
+  libflatbuffers-dev flatbuffers-compiler libspdlog-dev libfmt-dev libcli11-dev
+  librocksdb-dev libyaml-cpp-dev rapidjson-dev
+  libgtest-dev libgmock-dev
+  ieee-data
+  tshark curl python3 python3-pytest python3-flatbuffers iproute2 procps openssl
+"
+
+missing=""
+for p in $packages; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing="$missing $p"
+  fi
+done
+
+if [ -z "$missing" ]; then
+  exit 0
+fi
+
+if [ "$(id -u)" -eq 0 ]; then
+  sudo=""
+else
+  sudo="sudo"
+fi
+
+echo "hopwire setup: installing$missing" >&2
+# wireshark-common asks whether non-root users may capture; answer no.
+echo "wireshark-common wireshark-common/install-setuid boolean false" | $sudo debconf-set-selections
+$sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing >/dev/null

@@ -1,0 +1,180 @@
+// The only translation unit of the sensor that instantiates Beast's
+// WebSocket and TLS streams.
+#include "link_transport.h"
+
+#include <array>
+#include <cstring>
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/ssl/host_name_verification.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
+#include <boost/beast/websocket.hpp>
+#include <boost/beast/websocket/ssl.hpp>
+
+#include "common/protocol.h"
+
+namespace hopwire::sensor {
+
+namespace websocket = beast::websocket;
+namespace http = beast::http;
+using tcp = net::ip::tcp;
+
+namespace {
+
+constexpr auto kConnectTimeout = std::chrono::seconds(15);
+
+template <class Stream>
+class ws_transport final : public link_transport, public std::enable_shared_from_this<ws_transport<Stream>> {
+ public:
+  template <class... Args>
+  ws_transport(ws_settings s, Args&&... args) : s_(std::move(s)), ws_(std::forward<Args>(args)...) {
+    ws_.binary(true);
+    ws_.auto_fragment(false);
+    ws_.read_message_max(protocol::kMaxFrameBytes);
+    ws_.write_buffer_bytes(64 * 1024);
+    websocket::stream_base::timeout t{};
+    t.handshake_timeout = kConnectTimeout;
+    t.idle_timeout = websocket::stream_base::none();  // the link pings and times out itself
+    t.keep_alive_pings = false;
+    ws_.set_option(t);
+    ws_.set_option(websocket::stream_base::decorator([this](websocket::request_type& req) {
+      if (!s_.authorization.empty()) req.set(http::field::authorization, s_.authorization);
+      req.set(http::field::user_agent, s_.user_agent);
+    }));
+  }
+
+  void async_open(const tcp::resolver::results_type& endpoints, handler h) override {
+    auto& tcp_layer = beast::get_lowest_layer(ws_);
+    tcp_layer.expires_after(kConnectTimeout);
+    tcp_layer.async_connect(endpoints, [this, self = this->shared_from_this(), h = std::move(h)](beast::error_code ec, const tcp::endpoint&) mutable {
+      if (ec) return h(ec);
+      net::ip::tcp::no_delay nd(true);
+      beast::get_lowest_layer(ws_).socket().set_option(nd, ec);
+      on_connected(std::move(h));
+    });
+  }
+
+  void async_write(net::const_buffer frame, handler h) override {
+    ws_.async_write(frame, [self = this->shared_from_this(), h = std::move(h)](beast::error_code ec, std::size_t) { h(ec); });
+  }
+
+  void async_read(beast::flat_buffer& buffer, handler h) override {
+    ws_.async_read(buffer, [self = this->shared_from_this(), h = std::move(h)](beast::error_code ec, std::size_t) { h(ec); });
+  }
+
+  void async_close(handler h) override {
+    ws_.async_close(websocket::close_code::normal,
+                    [self = this->shared_from_this(), h = std::move(h)](beast::error_code ec) { h(ec); });
+  }
+
+  void abort() override {
+    beast::error_code ec;
+    beast::get_lowest_layer(ws_).socket().shutdown(tcp::socket::shutdown_both, ec);
+    beast::get_lowest_layer(ws_).close();
+  }
+
+  unsigned upgrade_status() const override { return res_.result_int(); }
+  std::string upgrade_body() const override { return res_.body(); }
+
+ private:
+  void on_connected(handler h) {
+    if constexpr (std::is_same_v<Stream, beast::ssl_stream<beast::tcp_stream>>) {
+      auto& ssl = ws_.next_layer();
+      if (!SSL_set_tlsext_host_name(ssl.native_handle(), s_.host.c_str())) {
+        return h(beast::error_code(static_cast<int>(::ERR_get_error()), net::error::get_ssl_category()));
+      }
+      ssl.set_verify_callback(net::ssl::host_name_verification(s_.host));
+      ssl.async_handshake(net::ssl::stream_base::client, [this, self = this->shared_from_this(), h = std::move(h)](beast::error_code ec) mutable {
+        if (ec) return h(ec);
+        do_upgrade(std::move(h));
+      });
+    } else {
+      do_upgrade(std::move(h));
+    }
+  }
+
+  void do_upgrade(handler h) {
+    beast::get_lowest_layer(ws_).expires_never();  // the websocket timeout takes over
+    ws_.async_handshake(res_, s_.host, s_.target,
+                        [self = this->shared_from_this(), h = std::move(h)](beast::error_code ec) { h(ec); });
+  }
+
+  ws_settings s_;
+  websocket::stream<Stream> ws_;
+  websocket::response_type res_;
+};
+
+class tcp_transport final : public link_transport, public std::enable_shared_from_this<tcp_transport> {
+ public:
+  explicit tcp_transport(net::io_context& io) : stream_(io) {}
+
+  void async_open(const tcp::resolver::results_type& endpoints, handler h) override {
+    stream_.expires_after(kConnectTimeout);
+    stream_.async_connect(endpoints, [this, self = shared_from_this(), h = std::move(h)](beast::error_code ec, const tcp::endpoint&) {
+      stream_.expires_never();
+      if (!ec) {
+        net::ip::tcp::no_delay nd(true);
+        stream_.socket().set_option(nd, ec);
+        ec = {};
+      }
+      h(ec);
+    });
+  }
+
+  void async_write(net::const_buffer frame, handler h) override {
+    const auto n = static_cast<std::uint32_t>(frame.size());
+    wprefix_ = {std::uint8_t(n), std::uint8_t(n >> 8), std::uint8_t(n >> 16), std::uint8_t(n >> 24)};
+    std::array<net::const_buffer, 2> bufs{net::buffer(wprefix_), frame};
+    net::async_write(stream_, bufs, [self = shared_from_this(), h = std::move(h)](beast::error_code ec, std::size_t) { h(ec); });
+  }
+
+  void async_read(beast::flat_buffer& buffer, handler h) override {
+    net::async_read(stream_, net::buffer(rprefix_), [this, self = shared_from_this(), &buffer, h = std::move(h)](beast::error_code ec, std::size_t) mutable {
+      if (ec) return h(ec);
+      const std::uint32_t n = std::uint32_t(rprefix_[0]) | std::uint32_t(rprefix_[1]) << 8 |
+                              std::uint32_t(rprefix_[2]) << 16 | std::uint32_t(rprefix_[3]) << 24;
+      if (n > protocol::kMaxFrameBytes) return h(beast::error_code(beast::errc::message_size, beast::generic_category()));
+      auto mb = buffer.prepare(n);
+      net::async_read(stream_, mb, [self, &buffer, h = std::move(h)](beast::error_code ec, std::size_t got) {
+        if (!ec) buffer.commit(got);
+        h(ec);
+      });
+    });
+  }
+
+  void async_close(handler h) override {
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    h(ec);
+  }
+
+  void abort() override {
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
+    stream_.close();
+  }
+
+ private:
+  beast::tcp_stream stream_;
+  std::array<std::uint8_t, 4> wprefix_{};
+  std::array<std::uint8_t, 4> rprefix_{};
+};
+
+}  // namespace
+
+std::shared_ptr<link_transport> make_ws_transport(net::io_context& io, net::ssl::context* ssl_ctx,
+                                                  ws_settings settings) {
+  if (ssl_ctx)
+    return std::make_shared<ws_transport<beast::ssl_stream<beast::tcp_stream>>>(std::move(settings), io, *ssl_ctx);
+  return std::make_shared<ws_transport<beast::tcp_stream>>(std::move(settings), io);
+}
+
+std::shared_ptr<link_transport> make_tcp_transport(net::io_context& io) {
+  return std::make_shared<tcp_transport>(io);
+}
+
+}  // namespace hopwire::sensor
