@@ -19,6 +19,8 @@
 
 #include "collector/auth.h"
 #include "collector/http_server.h"
+#include "collector/device_tracker.h"
+#include "collector/oui_table.h"
 #include "collector/services.h"
 #include "collector/settings.h"
 #include "collector/sources.h"
@@ -52,6 +54,13 @@ int run_collector(const settings& cfg) {
   sources.load(db.load_sources());
   collector_stats stats;
   services svc{auth, db, sources, stats, {}};
+
+  oui_table ouis;
+  if (std::string why; !ouis.load(cfg.oui_file, why))
+    spdlog::warn("manufacturer names unavailable ({}); install Debian's ieee-data package", why);
+  device_tracker tracker({cfg.max_devices, 64}, ouis);
+  svc.sinks.push_back(&tracker);
+  svc.tracker = &tracker;
   svc.started_unix = static_cast<std::uint64_t>(std::time(nullptr));
 
   // Declared after everything the sessions use, so it is destroyed first.
@@ -131,6 +140,13 @@ int main(int argc, char** argv) {
   auto* o_key = app.add_option("--tls-key", tls_key, "PEM private key for --tls-cert");
   auto* o_plain = app.add_flag("--allow-plain-http", allow_plain, "With TLS, also accept plain HTTP on the same port");
   auto* o_threads = app.add_option("--threads", threads, "Network threads")->default_str("2");
+  std::size_t max_devices = 0;
+  std::string oui_file;
+  auto* o_maxdev = app.add_option("--max-devices", max_devices,
+                                  "Track at most this many devices; the longest idle are dropped first (0 = no limit)")
+                       ->default_str("0");
+  auto* o_oui = app.add_option("--oui-file", oui_file, "Manufacturer list (ieee-data CSV)")
+                    ->default_str("/usr/share/ieee-data/oui.csv");
   auto* o_log = app.add_option("--log-level", log_level, "trace, debug, info, warn, error or off")->default_str("info");
 
   // token create|list|revoke
@@ -183,6 +199,8 @@ int main(int argc, char** argv) {
       cfg.threads = threads;
     }
     if (o_log->count()) cfg.log_level = log_level;
+    if (o_maxdev->count()) cfg.max_devices = max_devices;
+    if (o_oui->count()) cfg.oui_file = oui_file;
 
     if (*token || *user) {
       init_logging("warn");

@@ -1,5 +1,7 @@
 #include "remote_link.h"
 
+#include <algorithm>
+
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/protocol.h"
@@ -187,11 +189,9 @@ bool remote_link::on_batch(const wire::PacketBatch& b) {
     } else {
       if (b.seq() != r.last_seq + 1) collector_stats::bump(svc_.stats.batches_gap);
       lock.unlock();
-      for (auto* sink : svc_.sinks) sink->on_batch(*source_, b);
-      lock.lock();
       std::uint64_t errors = 0;
-      if (b.packets())
-        for (const auto* p : *b.packets()) errors += p->cap_len() == 0;
+      for (auto* sink : svc_.sinks) errors = std::max(errors, sink->on_batch(*source_, b));
+      lock.lock();
       r.num_packets += count;
       r.num_error_packets += errors;
       r.last_seq = b.seq();

@@ -7,6 +7,8 @@
 #include <rapidjson/writer.h>
 #include <unistd.h>
 
+#include "collector/device_api.h"
+#include "collector/device_tracker.h"
 #include "common/clock.h"
 #include "common/protocol.h"
 #include "hopwire/version.h"
@@ -136,6 +138,17 @@ http_reply system_status(request_ctx& ctx) {
   kv(w, "hopwire.system.frames_oversize", ld(st.frames_oversize));
   kv(w, "hopwire.system.http_requests", ld(st.http_requests));
   kv(w, "hopwire.system.http_auth_failures", ld(st.http_auth_failures));
+  if (const auto* t = ctx.svc.tracker) {
+    kv(w, "kismet.system.devices.count", static_cast<std::uint64_t>(t->device_count()));
+    kv(w, "hopwire.system.devices.evicted", t->evicted());
+    kv(w, "hopwire.system.packets_decoded", t->packets());
+    kv(w, "hopwire.system.packets_error", t->error_packets());
+    t->anomalies().for_each([&](const char* name, std::uint64_t v) {
+      const std::string k = std::string("hopwire.decode.") + name;
+      w.Key(k.c_str());
+      w.Uint64(v);
+    });
+  }
   kv(w, "hopwire.system.storage.write_errors", ctx.svc.db.write_errors());
   const auto err = ctx.svc.db.last_error();
   kv(w, "hopwire.system.storage.last_error", err);
@@ -191,12 +204,16 @@ std::optional<std::string> request_ctx::query_param(std::string_view key) const 
 }
 
 const std::vector<route>& route_table() {
-  static const std::vector<route> table = {
+  static const std::vector<route> table = [] {
+    std::vector<route> t = {
       {"WS", protocol::kWebSocketPath, mask(role::datasource), "Sensor link (WebSocket upgrade)", {}, kNoBody},
       {"GET", "/system/status.json", kRead, "Version, uptime, memory and packet totals", system_status, kNoBody},
       {"GET", "/datasource/all_sources.json", kRead, "Every known capture source", all_sources, kNoBody},
       {"GET", "/datasource/by-uuid/{uuid}/source.json", kRead, "One capture source", source_by_uuid, kNoBody},
-  };
+    };
+    add_device_routes(t);
+    return t;
+  }();
   return table;
 }
 

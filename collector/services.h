@@ -19,8 +19,12 @@ namespace hopwire::collector {
 class packet_sink {
  public:
   virtual ~packet_sink() = default;
-  virtual void on_batch(source_entry& source, const wire::PacketBatch& batch) = 0;
+  // Returns how many of the batch's packets were error packets (undecodable,
+  // bad FCS); the caller adds them to the source's error count.
+  virtual std::uint64_t on_batch(source_entry& source, const wire::PacketBatch& batch) = 0;
 };
+
+class device_tracker;
 
 struct services {
   credential_store& auth;
@@ -28,6 +32,7 @@ struct services {
   source_registry& sources;
   collector_stats& stats;
   std::vector<packet_sink*> sinks;
+  device_tracker* tracker = nullptr;
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
   std::uint64_t started_unix = 0;
 };

@@ -62,12 +62,16 @@ void load_settings_yaml(const std::filesystem::path& path, settings& out) {
       } else if (key == "threads") {
         out.threads = scalar<unsigned>(path, key, v, "a number of threads");
         if (out.threads == 0 || out.threads > 64) throw std::runtime_error(where(path, v) + ": threads: expected 1 to 64");
+      } else if (key == "max_devices") {
+        out.max_devices = scalar<std::size_t>(path, key, v, "a number of devices (0 = no limit)");
+      } else if (key == "oui_file") {
+        out.oui_file = scalar<std::string>(path, key, v, "a path to ieee-data's oui.csv");
       } else if (key == "log_level") {
         out.log_level = scalar<std::string>(path, key, v, "trace, debug, info, warn, error or off");
       } else {
         throw std::runtime_error(where(path, kvp.first) + ": unknown setting '" + key +
                                  "' (known: listen, state_dir, remote_capture_port, remote_capture_listen, "
-                                 "tls_cert, tls_key, allow_plain_http, threads, log_level)");
+                                 "tls_cert, tls_key, allow_plain_http, threads, log_level, max_devices, oui_file)");
       }
     } catch (const std::invalid_argument& e) {
       throw std::runtime_error(where(path, v) + ": " + e.what());

@@ -14,6 +14,8 @@ struct settings {
   std::filesystem::path state_dir = "/var/lib/hopwire";
   unsigned threads = 2;
   std::string log_level = "info";
+  std::size_t max_devices = 0;  // 0: no limit
+  std::string oui_file = "/usr/share/ieee-data/oui.csv";
 };
 
 // Reads `path` into `out`. Unknown keys and wrong types are errors; the

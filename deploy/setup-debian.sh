@@ -8,7 +8,7 @@ packages="
   build-essential cmake ninja-build pkg-config git
   libboost-dev libssl-dev libpcap-dev libnl-3-dev libnl-genl-3-dev
   libflatbuffers-dev flatbuffers-compiler libspdlog-dev libfmt-dev libcli11-dev
-  librocksdb-dev libyaml-cpp-dev rapidjson-dev
+  librocksdb-dev libyaml-cpp-dev rapidjson-dev zlib1g-dev
   libgtest-dev libgmock-dev
   ieee-data
   tshark curl python3 python3-pytest python3-flatbuffers iproute2 procps openssl

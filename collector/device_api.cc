@@ -1,0 +1,461 @@
+#include "device_api.h"
+
+#include <deque>
+#include <optional>
+#include <regex>
+#include <string>
+
+#include <rapidjson/document.h>
+#include <rapidjson/error/en.h>
+
+#include "collector/device_json.h"
+#include "collector/device_tracker.h"
+#include "collector/ek_writer.h"
+#include "common/clock.h"
+
+namespace hopwire::collector {
+
+namespace {
+
+enum class out_format { json, itjson, ekjson };
+
+// One requested field: a '/'-separated path and the name it is output as.
+struct field_spec {
+  std::vector<std::string> path;
+  std::string name;
+};
+
+struct regex_term {
+  std::vector<std::string> path;
+  std::regex re;
+};
+
+// The command dictionary of a POST, as Kismet takes it.
+struct list_request {
+  std::vector<field_spec> fields;
+  std::vector<regex_term> regex;
+  std::size_t start = 0;
+  std::optional<std::size_t> length;
+  std::vector<mac_addr> macs;  // multimac
+};
+
+std::vector<std::string> split_path(std::string_view s) {
+  std::vector<std::string> out;
+  while (true) {
+    const auto slash = s.find('/');
+    out.emplace_back(s.substr(0, slash));
+    if (slash == std::string_view::npos) break;
+    s.remove_prefix(slash + 1);
+  }
+  return out;
+}
+
+// Reads the JSON command from the body: raw JSON, or Kismet's form field
+// json=... . An empty body is an empty command.
+bool parse_command(const request_ctx& ctx, rapidjson::Document& doc, std::string& why) {
+  std::string text;
+  if (ctx.content_type.find("application/x-www-form-urlencoded") != std::string_view::npos ||
+      (!ctx.body.empty() && ctx.body.substr(0, 5) == "json=")) {
+    for (const auto& [k, v] : parse_query(ctx.body))
+      if (k == "json") text = v;
+  } else {
+    text.assign(ctx.body);
+  }
+  if (text.find_first_not_of(" \t\r\n") == std::string::npos) {
+    doc.SetObject();
+    return true;
+  }
+  doc.Parse(text.data(), text.size());
+  if (doc.HasParseError()) {
+    why = std::string("command is not valid JSON: ") + rapidjson::GetParseError_En(doc.GetParseError()) +
+          " at offset " + std::to_string(doc.GetErrorOffset());
+    return false;
+  }
+  if (!doc.IsObject()) {
+    why = "command must be a JSON object";
+    return false;
+  }
+  return true;
+}
+
+bool read_list_request(const rapidjson::Document& doc, list_request& req, std::string& why) {
+  if (auto it = doc.FindMember("fields"); it != doc.MemberEnd()) {
+    if (!it->value.IsArray()) {
+      why = "fields: expected an array of field names or [field, alias] pairs";
+      return false;
+    }
+    for (const auto& f : it->value.GetArray()) {
+      field_spec spec;
+      if (f.IsString()) {
+        spec.path = split_path(f.GetString());
+        spec.name = spec.path.back();
+      } else if (f.IsArray() && f.Size() == 2 && f[0].IsString() && f[1].IsString()) {
+        spec.path = split_path(f[0].GetString());
+        spec.name = f[1].GetString();
+      } else {
+        why = "fields: each entry must be a field name or a [field, alias] pair";
+        return false;
+      }
+      req.fields.push_back(std::move(spec));
+    }
+  }
+  if (auto it = doc.FindMember("regex"); it != doc.MemberEnd()) {
+    if (!it->value.IsArray()) {
+      why = "regex: expected an array of [field, pattern] pairs";
+      return false;
+    }
+    for (const auto& r : it->value.GetArray()) {
+      if (!r.IsArray() || r.Size() != 2 || !r[0].IsString() || !r[1].IsString()) {
+        why = "regex: each entry must be a [field, pattern] pair of strings";
+        return false;
+      }
+      try {
+        req.regex.push_back({split_path(r[0].GetString()), std::regex(r[1].GetString(), std::regex::ECMAScript)});
+      } catch (const std::regex_error& e) {
+        why = std::string("regex: bad pattern '") + r[1].GetString() + "': " + e.what();
+        return false;
+      }
+    }
+  }
+  auto read_size = [&](const char* name, std::size_t& out) {
+    auto it = doc.FindMember(name);
+    if (it == doc.MemberEnd()) return true;
+    if (it->value.IsUint64()) {
+      out = static_cast<std::size_t>(it->value.GetUint64());
+      return true;
+    }
+    if (it->value.IsString()) {
+      try {
+        out = std::stoull(it->value.GetString());
+        return true;
+      } catch (...) {
+      }
+    }
+    why = std::string(name) + ": expected a non-negative integer";
+    return false;
+  };
+  if (!read_size("start", req.start)) return false;
+  if (doc.HasMember("length")) {
+    std::size_t n = 0;
+    if (!read_size("length", n)) return false;
+    req.length = n;
+  }
+  if (auto it = doc.FindMember("devices"); it != doc.MemberEnd()) {
+    if (!it->value.IsArray()) {
+      why = "devices: expected an array of MAC addresses";
+      return false;
+    }
+    for (const auto& m : it->value.GetArray()) {
+      auto mac = m.IsString() ? mac_addr::parse(m.GetString()) : std::nullopt;
+      if (!mac) {
+        why = "devices: each entry must be a MAC address like AA:BB:CC:DD:EE:FF";
+        return false;
+      }
+      req.macs.push_back(*mac);
+    }
+  }
+  return true;
+}
+
+// Resolves a path through nested objects; nullptr when any step is missing.
+const rapidjson::Value* resolve(const rapidjson::Value& v, const std::vector<std::string>& path) {
+  const rapidjson::Value* cur = &v;
+  for (const auto& step : path) {
+    if (!cur->IsObject()) return nullptr;
+    auto it = cur->FindMember(rapidjson::StringRef(step.data(), step.size()));
+    if (it == cur->MemberEnd()) return nullptr;
+    cur = &it->value;
+  }
+  return cur;
+}
+
+// Like resolve(), but an array or object in the middle of the path is
+// searched element by element: regex on "dot11.device/
+// dot11.device.advertised_ssid_map/dot11.advertisedssid.ssid" matches any
+// SSID of the device.
+bool any_match(const rapidjson::Value& v, const std::vector<std::string>& path, std::size_t i, const std::regex& re) {
+  if (i == path.size()) return v.IsString() && std::regex_search(v.GetString(), v.GetString() + v.GetStringLength(), re);
+  if (v.IsArray()) {
+    for (const auto& e : v.GetArray())
+      if (any_match(e, path, i, re)) return true;
+    return false;
+  }
+  if (!v.IsObject()) return false;
+  auto it = v.FindMember(rapidjson::StringRef(path[i].data(), path[i].size()));
+  if (it != v.MemberEnd()) return any_match(it->value, path, i + 1, re);
+  // A map keyed by MAC (client_map): look inside each value.
+  for (const auto& m : v.GetObject())
+    if (m.value.IsObject() && m.value.HasMember(rapidjson::StringRef(path[i].data(), path[i].size())) &&
+        any_match(m.value, path, i, re))
+      return true;
+  return false;
+}
+
+template <typename H>
+void emit_value(H& h, const rapidjson::Value& v) {
+  v.Accept(h);
+}
+
+// Writes devices in the requested format, applying regex, fields and the
+// start/length window.
+class device_output {
+ public:
+  device_output(out_format fmt, const list_request& req, const device_tracker& t, std::string& body)
+      : fmt_(fmt), req_(req), t_(t), sink_{&body}, json_(sink_), ek_(sink_) {}
+
+  void begin() {
+    if (fmt_ == out_format::json) json_.StartArray();
+  }
+  void end() {
+    if (fmt_ == out_format::json) json_.EndArray();
+  }
+  // For wrapping the list in an object (last-time); json format only.
+  json_writer& writer() { return json_; }
+
+  void add(const device& d) {
+    const bool simple = req_.fields.empty() && req_.regex.empty();
+    if (simple) {
+      if (!in_window()) return;
+      if (fmt_ == out_format::ekjson) {
+        write_device(ek_, d, t_);
+        ek_.Reset(sink_);
+      } else {
+        write_device(json_, d, t_);
+        if (fmt_ == out_format::itjson) json_.Reset(sink_);
+      }
+      if (fmt_ != out_format::json) sink_.s->push_back('\n');
+      return;
+    }
+    rapidjson::Document doc;
+    struct gen {
+      const device& d;
+      const device_tracker& t;
+      bool operator()(rapidjson::Document& doc) {
+        doc_builder b(doc);
+        write_device(b, d, t);
+        return true;
+      }
+    } g{d, t_};
+    doc.Populate(g);
+    if (!req_.regex.empty()) {
+      bool hit = false;
+      for (const auto& term : req_.regex)
+        if (any_match(doc, term.path, 0, term.re)) {
+          hit = true;
+          break;
+        }
+      if (!hit) return;
+    }
+    if (!in_window()) return;
+    if (fmt_ == out_format::ekjson) {
+      emit(ek_, doc);
+      ek_.Reset(sink_);
+    } else {
+      emit(json_, doc);
+      if (fmt_ == out_format::itjson) json_.Reset(sink_);
+    }
+    if (fmt_ != out_format::json) sink_.s->push_back('\n');
+  }
+
+ private:
+  bool in_window() {
+    const auto i = seen_++;
+    if (i < req_.start) return false;
+    return !req_.length || i - req_.start < *req_.length;
+  }
+  template <typename H>
+  void emit(H& h, const rapidjson::Document& doc) {
+    if (req_.fields.empty()) {
+      doc.Accept(h);
+      return;
+    }
+    h.StartObject();
+    for (const auto& f : req_.fields) {
+      h.Key(f.name.data(), static_cast<rapidjson::SizeType>(f.name.size()), true);
+      if (const auto* v = resolve(doc, f.path)) v->Accept(h);
+      else h.Uint(0);  // Kismet answers 0 for fields it does not have
+    }
+    h.EndObject();
+  }
+
+  out_format fmt_;
+  const list_request& req_;
+  const device_tracker& t_;
+  string_sink sink_;
+  json_writer json_;
+  ek_writer ek_;
+  std::size_t seen_ = 0;
+};
+
+http_reply no_tracker() { return text_reply(503, "device tracking is not running"); }
+
+const char* content_type(out_format f) {
+  return f == out_format::json ? "application/json" : "application/x-ndjson";
+}
+
+// Shared front half of every list handler: parse the command (POST) and
+// prepare the reply.
+bool prepare(request_ctx& ctx, list_request& req, http_reply& err) {
+  if (!ctx.svc.tracker) {
+    err = no_tracker();
+    return false;
+  }
+  if (ctx.method != "POST") return true;
+  rapidjson::Document doc;
+  std::string why;
+  if (!parse_command(ctx, doc, why) || !read_list_request(doc, req, why)) {
+    err = text_reply(400, why);
+    return false;
+  }
+  return true;
+}
+
+http_reply list_view(request_ctx& ctx, out_format fmt, bool aps_only) {
+  list_request req;
+  http_reply reply;
+  if (!prepare(ctx, req, reply)) return reply;
+  reply.content_type = content_type(fmt);
+  reply.body.reserve(ctx.svc.tracker->device_count() * 1024);
+  device_output out(fmt, req, *ctx.svc.tracker, reply.body);
+  out.begin();
+  ctx.svc.tracker->for_each([&](const device& d) {
+    if (aps_only && !(d.types & kTypeAp)) return;
+    out.add(d);
+  });
+  out.end();
+  return reply;
+}
+
+http_reply last_time(request_ctx& ctx, out_format fmt) {
+  list_request req;
+  http_reply reply;
+  if (!prepare(ctx, req, reply)) return reply;
+  std::int64_t ts;
+  try {
+    std::size_t used = 0;
+    ts = std::stoll(ctx.params.at(0), &used);
+    if (used != ctx.params.at(0).size()) throw std::invalid_argument("trailing");
+  } catch (...) {
+    return text_reply(400, "timestamp must be an integer: seconds since the epoch, or negative for seconds ago");
+  }
+  const auto now_ns = wall_ns();
+  const std::int64_t now_s = static_cast<std::int64_t>(now_ns / 1000000000ull);
+  const std::int64_t since = ts < 0 ? now_s + ts : ts;
+  const std::uint64_t since_ns = since <= 0 ? 0 : static_cast<std::uint64_t>(since) * 1000000000ull;
+  reply.content_type = content_type(fmt);
+  device_output out(fmt, req, *ctx.svc.tracker, reply.body);
+  if (fmt == out_format::json) {
+    auto& w = out.writer();
+    w.StartObject();
+    w.Key("kismet.devicelist.refresh");
+    w.Uint(1);
+    w.Key("kismet.devicelist.timestamp");
+    w.Uint64(static_cast<std::uint64_t>(now_s));
+    w.Key("kismet.device.list");
+  }
+  out.begin();
+  ctx.svc.tracker->for_each_changed_since(since_ns, [&](const device& d) { out.add(d); });
+  out.end();
+  if (fmt == out_format::json) out.writer().EndObject();
+  reply.headers.emplace_back("X-Hopwire-Timestamp", std::to_string(now_s));
+  return reply;
+}
+
+http_reply by_key(request_ctx& ctx, out_format fmt) {
+  list_request req;
+  http_reply reply;
+  if (!prepare(ctx, req, reply)) return reply;
+  const auto mac = parse_device_key(ctx.params.at(0));
+  if (!mac) return text_reply(404, "no device with key " + ctx.params.at(0) + " (keys look like 4202770D00000000_0000AABBCCDDEEFF)");
+  reply.content_type = content_type(fmt);
+  device_output out(fmt, req, *ctx.svc.tracker, reply.body);
+  if (!ctx.svc.tracker->visit(*mac, [&](const device& d) { out.add(d); }))
+    return text_reply(404, "no device with key " + ctx.params.at(0));
+  return reply;
+}
+
+http_reply by_macs(request_ctx& ctx, out_format fmt, const std::vector<mac_addr>& macs, list_request& req) {
+  http_reply reply;
+  reply.content_type = content_type(fmt);
+  device_output out(fmt, req, *ctx.svc.tracker, reply.body);
+  out.begin();
+  for (const auto mac : macs) ctx.svc.tracker->visit(mac, [&](const device& d) { out.add(d); });
+  out.end();
+  return reply;
+}
+
+http_reply by_mac(request_ctx& ctx, out_format fmt) {
+  list_request req;
+  http_reply reply;
+  if (!prepare(ctx, req, reply)) return reply;
+  const auto mac = mac_addr::parse(ctx.params.at(0));
+  if (!mac) return text_reply(400, "not a MAC address: " + ctx.params.at(0));
+  return by_macs(ctx, fmt, {*mac}, req);
+}
+
+http_reply multimac(request_ctx& ctx, out_format fmt) {
+  list_request req;
+  http_reply reply;
+  if (!prepare(ctx, req, reply)) return reply;
+  if (req.macs.empty()) return text_reply(400, "devices: expected a non-empty array of MAC addresses");
+  return by_macs(ctx, fmt, req.macs, req);
+}
+
+http_reply clients_of(request_ctx& ctx, out_format fmt) {
+  list_request req;
+  http_reply reply;
+  if (!prepare(ctx, req, reply)) return reply;
+  const auto mac = parse_device_key(ctx.params.at(0));
+  std::vector<mac_addr> clients;
+  const bool found = mac && ctx.svc.tracker->visit(*mac, [&](const device& d) {
+    if (d.wifi)
+      for (const auto& l : d.wifi->clients) clients.push_back(l.peer);
+  });
+  if (!found) return text_reply(404, "no device with key " + ctx.params.at(0));
+  return by_macs(ctx, fmt, clients, req);
+}
+
+}  // namespace
+
+void add_device_routes(std::vector<route>& table) {
+  static std::deque<std::string> patterns;  // the table holds string_views into these
+  constexpr role_mask kRead = mask(role::readonly);
+  constexpr std::size_t kCommandLimit = 1024 * 1024;
+  struct fmt_info {
+    const char* suffix;
+    out_format fmt;
+  };
+  static constexpr fmt_info kFormats[] = {
+      {"json", out_format::json}, {"itjson", out_format::itjson}, {"ekjson", out_format::ekjson}};
+  using handler_fn = http_reply (*)(request_ctx&, out_format);
+  struct endpoint {
+    const char* prefix;  // pattern up to the suffix
+    bool get, post;
+    const char* summary;
+    handler_fn fn;
+  };
+  static const endpoint kEndpoints[] = {
+      {"/devices/views/all/devices.", true, true, "Every device (POST: fields, regex, start, length)",
+       [](request_ctx& c, out_format f) { return list_view(c, f, false); }},
+      {"/devices/views/phydot11_accesspoints/devices.", true, true, "Wi-Fi access points",
+       [](request_ctx& c, out_format f) { return list_view(c, f, true); }},
+      {"/devices/last-time/{ts}/devices.", true, true, "Devices changed since TS (negative: seconds ago)", last_time},
+      {"/devices/by-key/{key}/device.", true, true, "One device by key", by_key},
+      {"/devices/by-mac/{mac}/devices.", true, true, "Devices with this MAC", by_mac},
+      {"/devices/multimac/devices.", false, true, "Devices for a list of MACs (POST devices: [...])", multimac},
+      {"/phy/phy80211/clients-of/{key}/clients.", true, true, "Clients of an access point", clients_of},
+  };
+  for (const auto& e : kEndpoints) {
+    for (const auto& f : kFormats) {
+      patterns.push_back(std::string(e.prefix) + f.suffix);
+      const std::string_view pattern = patterns.back();
+      const auto fn = e.fn;
+      const auto fmt = f.fmt;
+      auto handler = [fn, fmt](request_ctx& c) { return fn(c, fmt); };
+      if (e.get) table.push_back({"GET", pattern, kRead, e.summary, handler, 0});
+      if (e.post) table.push_back({"POST", pattern, kRead, e.summary, handler, kCommandLimit});
+    }
+  }
+}
+
+}  // namespace hopwire::collector

@@ -1,0 +1,609 @@
+#include "device_tracker.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "collector/dot11_frame.h"
+#include "collector/radio_header.h"
+#include "collector/sources.h"
+#include "common/clock.h"
+#include "common/protocol.h"
+
+namespace hopwire::collector {
+
+const char* device_type_name(std::uint32_t t) {
+  if (t & kTypeAp) return "Wi-Fi AP";
+  if (t & kTypeWds) return "Wi-Fi WDS";
+  if (t & kTypeAdhoc) return "Wi-Fi Ad-Hoc";
+  if (t & kTypeClient) return "Wi-Fi Client";
+  if (t & kTypeBridged) return "Wi-Fi Bridged";
+  return "Wi-Fi Device";
+}
+
+// Everything about the current packet that every device update needs.
+struct device_tracker::packet_ctx {
+  std::uint32_t source;
+  std::uint64_t ts_ns, now_ns;
+  std::uint32_t freq_mhz;
+  std::uint32_t bytes;
+  const packet_view* pkt;
+  const radio_info* radio;
+  const dot11_frame* frame;
+  bool has_signal;
+  std::int16_t signal;
+};
+
+namespace {
+
+std::uint64_t mix(std::uint64_t x) {
+  x ^= x >> 33;
+  x *= 0xff51afd7ed558ccdULL;
+  x ^= x >> 33;
+  return x;
+}
+
+// Small lists (SSIDs, seenby, peers) are bounded so that a flood of junk
+// cannot grow one device without limit.
+constexpr std::size_t kMaxSsidsPerDevice = 64;
+constexpr std::size_t kMaxPeersPerDevice = 1024;
+constexpr std::size_t kMaxSeenby = 256;
+constexpr std::size_t kMaxAssocRecords = 16;
+
+}  // namespace
+
+device_tracker::device_tracker(options opts, const oui_table& ouis) : opts_(opts), ouis_(ouis) {
+  if (opts_.shards == 0) opts_.shards = 1;
+  shards_ = std::make_unique<shard[]>(opts_.shards);
+  if (opts_.max_devices) per_shard_limit_ = std::max<std::size_t>(1, (opts_.max_devices + opts_.shards - 1) / opts_.shards);
+}
+
+device_tracker::~device_tracker() = default;
+
+std::uint32_t device_tracker::source_index(const std::string& uuid, const std::string& name) {
+  std::lock_guard lock(sources_mu_);
+  auto it = source_by_uuid_.find(uuid);
+  if (it != source_by_uuid_.end()) {
+    sources_[it->second].name = name;
+    return it->second;
+  }
+  const auto idx = static_cast<std::uint32_t>(sources_.size());
+  sources_.push_back({uuid, name});
+  source_by_uuid_.emplace(uuid, idx);
+  return idx;
+}
+
+device_tracker::source_ref device_tracker::source(std::uint32_t index) const {
+  std::lock_guard lock(sources_mu_);
+  return index < sources_.size() ? sources_[index] : source_ref{};
+}
+
+device_tracker::shard& device_tracker::shard_of(mac_addr mac) const {
+  return shards_[mix(mac.v) % opts_.shards];
+}
+
+void device_tracker::touch(shard& s, device& d, std::uint64_t now_ns) {
+  d.mod_ns = now_ns;
+  if (s.newest == &d) return;
+  // Unlink, then push at the newest end.
+  if (d.newer) d.newer->older = d.older;
+  if (d.older) d.older->newer = d.newer;
+  if (s.oldest == &d) s.oldest = d.newer;
+  d.older = s.newest;
+  d.newer = nullptr;
+  if (s.newest) s.newest->newer = &d;
+  s.newest = &d;
+  if (!s.oldest) s.oldest = &d;
+}
+
+void device_tracker::evict_one(shard& s) {
+  device* victim = s.oldest;
+  if (!victim) return;
+  s.oldest = victim->newer;
+  if (s.oldest) s.oldest->older = nullptr;
+  if (s.newest == victim) s.newest = nullptr;
+  s.by_mac.erase(victim->mac.v);
+  const auto idx = victim->index;
+  if (idx + 1 != s.devices.size()) {
+    s.devices[idx] = std::move(s.devices.back());
+    s.devices[idx]->index = idx;
+  }
+  s.devices.pop_back();
+  count_.fetch_sub(1, std::memory_order_relaxed);
+  evicted_.fetch_add(1, std::memory_order_relaxed);
+}
+
+bool device_tracker::update(mac_addr mac, bool create, const packet_ctx& ctx, const std::function<void(device&)>& fn) {
+  shard& s = shard_of(mac);
+  std::lock_guard lock(s.mu);
+  device* d;
+  auto it = s.by_mac.find(mac.v);
+  if (it != s.by_mac.end()) {
+    d = it->second;
+  } else {
+    if (!create) return false;
+    if (per_shard_limit_ && s.devices.size() >= per_shard_limit_) evict_one(s);
+    auto owned = std::make_unique<device>();
+    d = owned.get();
+    d->mac = mac;
+    d->first_ns = ctx.ts_ns;
+    d->index = static_cast<std::uint32_t>(s.devices.size());
+    s.devices.push_back(std::move(owned));
+    s.by_mac.emplace(mac.v, d);
+    count_.fetch_add(1, std::memory_order_relaxed);
+  }
+  touch(s, *d, ctx.now_ns);
+  // Counters every device in the packet shares.
+  ++d->packets;
+  d->bytes += ctx.bytes;
+  if (ctx.ts_ns > d->last_ns) d->last_ns = ctx.ts_ns;
+  if (ctx.ts_ns < d->first_ns) d->first_ns = ctx.ts_ns;
+  seenby_entry* sb = nullptr;
+  for (auto& e : d->seenby)
+    if (e.source == ctx.source) {
+      sb = &e;
+      break;
+    }
+  if (!sb && d->seenby.size() < kMaxSeenby) {
+    d->seenby.push_back(seenby_entry{ctx.source, 0, 0, ctx.ts_ns, ctx.ts_ns, {}});
+    sb = &d->seenby.back();
+  }
+  if (sb) {
+    ++sb->packets;
+    if (ctx.ts_ns > sb->last_ns) sb->last_ns = ctx.ts_ns;
+    if (ctx.ts_ns < sb->first_ns) sb->first_ns = ctx.ts_ns;
+    if (ctx.freq_mhz) sb->freq_mhz = ctx.freq_mhz;
+  }
+  fn(*d);
+  return true;
+}
+
+namespace {
+
+void add_location(device& d, const packet_view& p) {
+  if (!p.has_gps) return;
+  if (!d.location) d.location = std::make_unique<location_stats>();
+  auto& l = *d.location;
+  const bool has_alt = !std::isnan(p.alt);
+  if (l.count == 0) {
+    l.min_lat = l.max_lat = p.lat;
+    l.min_lon = l.max_lon = p.lon;
+  }
+  l.min_lat = std::min(l.min_lat, p.lat);
+  l.max_lat = std::max(l.max_lat, p.lat);
+  l.min_lon = std::min(l.min_lon, p.lon);
+  l.max_lon = std::max(l.max_lon, p.lon);
+  l.sum_lat += p.lat;
+  l.sum_lon += p.lon;
+  ++l.count;
+  if (has_alt) {
+    if (l.alt_count == 0) l.min_alt = l.max_alt = p.alt;
+    l.min_alt = std::min(l.min_alt, p.alt);
+    l.max_alt = std::max(l.max_alt, p.alt);
+    l.sum_alt += p.alt;
+    ++l.alt_count;
+    l.last_alt = p.alt;
+  }
+  l.last_lat = p.lat;
+  l.last_lon = p.lon;
+  l.last_ns = p.ts_ns;
+}
+
+void merge_security(ssid_record& r, const dot11_frame& f) {
+  const auto& ie = f.ie;
+  if (f.cap_privacy()) r.security |= kSecPrivacy;
+  if (ie.rsn.present) {
+    r.security |= kSecRsn;
+    r.akms |= ie.rsn.akms;
+    r.pairwise |= ie.rsn.pairwise;
+    r.group |= ie.rsn.group;
+    if (ie.rsn.mfpc) r.security |= kSecMfpc;
+    if (ie.rsn.mfpr) r.security |= kSecMfpr;
+  }
+  if (ie.wpa.present) {
+    r.security |= kSecWpa;
+    r.wpa_akms |= ie.wpa.akms;
+    r.wpa_unicast |= ie.wpa.pairwise;
+    r.wpa_multicast |= ie.wpa.group;
+  }
+  if (ie.owe_transition) r.security |= kSecOweTransition;
+  if (ie.wps) {
+    r.security |= kSecWps;
+    r.wps_state = ie.wps_state;
+  }
+}
+
+}  // namespace
+
+bool device_tracker::ingest(std::uint32_t source, const packet_view& p, std::uint64_t now_ns) {
+  packets_.fetch_add(1, std::memory_order_relaxed);
+  radio_info radio;
+  std::span<const std::uint8_t> frame;
+  if (decode_radio_header(p.dlt, p.data, radio, frame, anomalies_) != header_status::ok || radio.fcs_bad) {
+    errors_.fetch_add(1, std::memory_order_relaxed);
+    return false;
+  }
+  dot11_frame f;
+  if (!decode_dot11(frame, radio.data_pad, f, anomalies_)) {
+    errors_.fetch_add(1, std::memory_order_relaxed);
+    return false;
+  }
+  packet_ctx ctx{};
+  ctx.source = source;
+  ctx.ts_ns = p.ts_ns;
+  ctx.now_ns = now_ns;
+  ctx.freq_mhz = radio.freq_mhz ? radio.freq_mhz : p.freq_khz / 1000;
+  ctx.bytes = p.orig_len ? p.orig_len : static_cast<std::uint32_t>(p.data.size());
+  ctx.pkt = &p;
+  ctx.radio = &radio;
+  ctx.frame = &f;
+  ctx.has_signal = radio.has_signal || p.has_signal;
+  ctx.signal = radio.has_signal ? radio.signal_dbm : p.signal_dbm;
+  switch (f.kind) {
+    case frame_kind::mgmt: track_mgmt(f, ctx); break;
+    case frame_kind::data: track_data(f, ctx); break;
+    case frame_kind::ctrl: track_ctrl(f, ctx); break;
+    case frame_kind::ext: break;
+  }
+  return true;
+}
+
+void device_tracker::track_mgmt(const dot11_frame& f, const packet_ctx& ctx) {
+  const auto& ie = f.ie;
+  auto transmitter = [&](device& d) {
+    ++d.packets_tx;
+    ++d.packets_mgmt;
+    if (f.protected_frame) ++d.packets_crypt;
+    if (ie.malformed) ++d.packets_error;
+    if (ctx.has_signal) {
+      d.signal.add(ctx.signal);
+      for (auto& e : d.seenby)
+        if (e.source == ctx.source) e.signal.add(ctx.signal);
+    }
+    if (ctx.freq_mhz) {
+      d.freq_mhz = ctx.freq_mhz;
+      d.channel = static_cast<std::uint16_t>(channel_of_freq(ctx.freq_mhz));
+    }
+    add_location(d, *ctx.pkt);
+    if (f.retry) ++d.w().retries;
+  };
+
+  switch (f.subtype) {
+    case kBeacon:
+    case kProbeResp: {
+      if (!f.fixed_ok) {
+        update(f.ta, false, ctx, transmitter);
+        return;
+      }
+      update(f.ta, true, ctx, [&](device& d) {
+        transmitter(d);
+        d.types |= f.cap_ibss() && !f.cap_ess() ? kTypeAdhoc : kTypeAp;
+        auto& w = d.w();
+        auto& list = f.subtype == kBeacon ? w.advertised : w.responded;
+        const std::string_view ssid(reinterpret_cast<const char*>(ie.ssid.data()), ie.ssid.size());
+        ssid_record* r = nullptr;
+        for (auto& e : list)
+          if (e.ssid == ssid) {
+            r = &e;
+            break;
+          }
+        if (!r) {
+          if (list.size() >= kMaxSsidsPerDevice) return;
+          list.push_back(ssid_record{});
+          r = &list.back();
+          r->ssid.assign(ssid);
+          r->first_ns = ctx.ts_ns;
+        }
+        if (ctx.ts_ns > r->last_ns) r->last_ns = ctx.ts_ns;
+        (f.subtype == kBeacon ? r->beacons : r->probe_responses)++;
+        merge_security(*r, f);
+        if (ie.ds_channel) r->channel = ie.ds_channel;
+        else if (ie.ht_primary) r->channel = ie.ht_primary;
+        else if (ctx.freq_mhz && !r->channel) r->channel = static_cast<std::uint8_t>(channel_of_freq(ctx.freq_mhz));
+        if (ctx.freq_mhz) r->freq_mhz = ctx.freq_mhz;
+        r->phy |= ie.phy;
+        if (ie.ht_primary) r->ht_width = ie.ht_width;
+        if (ie.vht_width) r->vht_width = ie.vht_width;
+        if (ie.max_rate_500k > r->max_rate_500k) r->max_rate_500k = ie.max_rate_500k;
+        if (ie.country[0]) {
+          r->country[0] = ie.country[0];
+          r->country[1] = ie.country[1];
+        }
+        if (ie.has_mesh_id) {
+          r->has_mesh_id = true;
+          r->mesh_id.assign(reinterpret_cast<const char*>(ie.mesh_id.data()), ie.mesh_id.size());
+        }
+        if (f.body.size() >= 10) r->beacon_interval = static_cast<std::uint16_t>(f.body[8] | f.body[9] << 8);
+        // An AP's channel is the one it announces, when it announces one.
+        if (r->channel) {
+          d.channel = r->channel;
+          if (!ctx.freq_mhz) d.freq_mhz = freq_of_channel(r->channel);
+        }
+      });
+      return;
+    }
+    case kProbeReq:
+      update(f.ta, true, ctx, [&](device& d) {
+        transmitter(d);
+        d.types |= kTypeClient;
+        auto& w = d.w();
+        w.probe_phy |= ie.phy;
+        if (!ie.has_ssid) return;
+        bool empty = ie.ssid.empty();
+        if (empty) {
+          ++w.wildcard_probes;
+          return;
+        }
+        const std::string_view ssid(reinterpret_cast<const char*>(ie.ssid.data()), ie.ssid.size());
+        for (auto& e : w.probed)
+          if (e.ssid == ssid) {
+            ++e.count;
+            if (ctx.ts_ns > e.last_ns) e.last_ns = ctx.ts_ns;
+            return;
+          }
+        if (w.probed.size() < kMaxSsidsPerDevice) w.probed.push_back(probed_record{std::string(ssid), ctx.ts_ns, ctx.ts_ns, 1});
+      });
+      return;
+    case kAssocReq:
+    case kReassocReq:
+      update(f.ta, true, ctx, [&](device& d) {
+        transmitter(d);
+        d.types |= kTypeClient;
+        if (!f.fixed_ok) return;
+        auto& w = d.w();
+        assoc_request* a = nullptr;
+        for (auto& e : w.assoc)
+          if (e.bssid == f.bssid) a = &e;
+        if (!a) {
+          if (w.assoc.size() >= kMaxAssocRecords) w.assoc.erase(w.assoc.begin());
+          w.assoc.push_back(assoc_request{});
+          a = &w.assoc.back();
+          a->bssid = f.bssid;
+        }
+        a->reassoc = f.subtype == kReassocReq;
+        a->ssid.assign(reinterpret_cast<const char*>(ie.ssid.data()), ie.ssid.size());
+        a->security = 0;
+        if (f.cap_privacy()) a->security |= kSecPrivacy;
+        a->akms = a->pairwise = a->group = a->wpa_akms = 0;
+        if (ie.rsn.present) {
+          a->security |= kSecRsn;
+          a->akms = ie.rsn.akms;
+          a->pairwise = ie.rsn.pairwise;
+          a->group = ie.rsn.group;
+          if (ie.rsn.mfpc) a->security |= kSecMfpc;
+          if (ie.rsn.mfpr) a->security |= kSecMfpr;
+        }
+        if (ie.wpa.present) {
+          a->security |= kSecWpa;
+          a->wpa_akms = ie.wpa.akms;
+        }
+        a->phy = ie.phy;
+        a->last_ns = ctx.ts_ns;
+      });
+      return;
+    case kAuth:
+      update(f.ta, true, ctx, [&](device& d) {
+        transmitter(d);
+        if (f.ta != f.bssid) d.types |= kTypeClient;
+      });
+      if (f.fixed_ok && f.auth_algorithm < 16) {
+        // The algorithm belongs to the BSS; record it on the BSSID's device
+        // if we know it (the transmitter's update above created it when the
+        // AP itself sent this frame).
+        const auto alg = f.auth_algorithm;
+        update(f.bssid, false, ctx, [&](device& d) { d.w().auth_algorithms |= static_cast<std::uint16_t>(1u << alg); });
+      }
+      return;
+    case kDeauth:
+    case kDisassoc:
+      update(f.ta, true, ctx, [&](device& d) {
+        transmitter(d);
+        (f.subtype == kDeauth ? d.w().deauths : d.w().disassocs)++;
+      });
+      return;
+    default:
+      update(f.ta, true, ctx, transmitter);
+      return;
+  }
+}
+
+void device_tracker::track_data(const dot11_frame& f, const packet_ctx& ctx) {
+  const std::uint32_t payload = static_cast<std::uint32_t>(f.body.size());
+  auto transmitter = [&](device& d) {
+    ++d.packets_tx;
+    ++d.packets_data;
+    if (f.protected_frame) ++d.packets_crypt;
+    if (ctx.has_signal) {
+      d.signal.add(ctx.signal);
+      for (auto& e : d.seenby)
+        if (e.source == ctx.source) e.signal.add(ctx.signal);
+    }
+    if (ctx.freq_mhz) {
+      d.freq_mhz = ctx.freq_mhz;
+      d.channel = static_cast<std::uint16_t>(channel_of_freq(ctx.freq_mhz));
+    }
+    add_location(d, *ctx.pkt);
+    auto& w = d.w();
+    w.data_bytes += payload;
+    if (f.retry) ++w.retries;
+  };
+  auto receiver = [&](device& d) {
+    ++d.packets_rx;
+    ++d.packets_data;
+    if (f.protected_frame) ++d.packets_crypt;
+  };
+  // Record the AP <-> station link (and handshake progress) on both sides.
+  auto link = [&](device& d, mac_addr peer, bool peer_is_client) {
+    auto& w = d.w();
+    auto& list = peer_is_client ? w.clients : w.aps;
+    peer_link* l = nullptr;
+    for (auto& e : list)
+      if (e.peer == peer) {
+        l = &e;
+        break;
+      }
+    if (!l) {
+      if (list.size() >= kMaxPeersPerDevice) return;
+      list.push_back(peer_link{peer, ctx.ts_ns, ctx.ts_ns});
+      l = &list.back();
+    }
+    ++l->packets;
+    l->bytes += ctx.bytes;
+    if (ctx.ts_ns > l->last_ns) l->last_ns = ctx.ts_ns;
+    if (f.eapol.message) {
+      l->eapol_seen |= static_cast<std::uint8_t>(1u << (f.eapol.message - 1));
+      l->eapol_last = f.eapol.message;
+      l->eapol_last_ns = ctx.ts_ns;
+    }
+    if (!peer_is_client) {
+      w.last_bssid = peer;
+      w.has_last_bssid = true;
+    }
+  };
+
+  if (f.to_ds && f.from_ds) {
+    // WDS: a link between two radios.
+    update(f.ta, true, ctx, [&](device& d) {
+      transmitter(d);
+      d.types |= kTypeWds;
+    });
+    if (!f.ra.is_group()) update(f.ra, true, ctx, [&](device& d) {
+        receiver(d);
+        d.types |= kTypeWds;
+      });
+    return;
+  }
+  if (!f.to_ds && !f.from_ds) {
+    // Direct / IBSS data.
+    update(f.ta, true, ctx, [&](device& d) {
+      transmitter(d);
+      d.types |= kTypeAdhoc;
+    });
+    return;
+  }
+  const mac_addr bssid = f.bssid;
+  mac_addr client;
+  bool client_valid;
+  if (f.to_ds) {
+    client = f.ta;
+    client_valid = !client.is_group() && client != bssid;
+    update(f.ta, true, ctx, [&](device& d) {
+      transmitter(d);
+      if (client_valid) {
+        d.types |= kTypeClient;
+        link(d, bssid, false);
+      }
+    });
+    if (!bssid.is_group())
+      update(bssid, true, ctx, [&](device& d) {
+        receiver(d);
+        if (client_valid) link(d, client, true);
+      });
+  } else {
+    client = f.ra;
+    client_valid = !client.is_group() && client != bssid;
+    update(f.ta, true, ctx, [&](device& d) {
+      transmitter(d);
+      if (client_valid) link(d, client, true);
+    });
+    if (client_valid)
+      update(client, true, ctx, [&](device& d) {
+        receiver(d);
+        d.types |= kTypeClient;
+        link(d, bssid, false);
+      });
+    // A source behind the AP that is not the AP: a wired host bridged in.
+    if (f.sa != bssid && !f.sa.is_group())
+      update(f.sa, true, ctx, [&](device& d) { d.types |= kTypeBridged; });
+  }
+}
+
+void device_tracker::track_ctrl(const dot11_frame& f, const packet_ctx& ctx) {
+  // Control frames name a transmitter at best and are often corrupted
+  // copies; they update devices we know but create none.
+  if (!f.has_ta) return;
+  update(f.ta, false, ctx, [&](device& d) {
+    ++d.packets_tx;
+    if (ctx.has_signal) d.signal.add(ctx.signal);
+  });
+}
+
+std::uint64_t device_tracker::on_batch(source_entry& source, const wire::PacketBatch& b) {
+  std::string uuid, name;
+  {
+    std::lock_guard lock(source.mu);
+    uuid = source.rec.uuid;
+    name = source.rec.name;
+  }
+  const auto src = source_index(uuid, name);
+  const auto now = wall_ns();
+  const auto* data = b.data();
+  const auto* gps = b.gps();
+  std::uint64_t errors = 0;
+  if (!b.packets() || !data) return 0;
+  for (const auto* r : *b.packets()) {
+    packet_view p;
+    p.ts_ns = r->ts_ns();
+    p.dlt = r->dlt();
+    p.freq_khz = r->freq_khz();
+    p.has_signal = r->flags() & protocol::kFlagSignal;
+    p.signal_dbm = r->signal_dbm();
+    if ((r->flags() & protocol::kFlagGps) && gps && r->gps_index() < gps->size()) {
+      const auto* g = gps->Get(r->gps_index());
+      p.has_gps = true;
+      p.lat = g->lat();
+      p.lon = g->lon();
+      p.alt = g->alt();
+    }
+    p.orig_len = r->orig_len();
+    // check_batch() has verified the offsets.
+    p.data = std::span<const std::uint8_t>(data->data() + r->data_offset(), r->cap_len());
+    if (!ingest(src, p, now)) ++errors;
+  }
+  return errors;
+}
+
+void device_tracker::for_each(const visitor& fn) const {
+  // A few devices per lock hold, so ingest waits microseconds at most.
+  constexpr std::size_t kChunk = 32;
+  for (std::size_t i = 0; i < opts_.shards; ++i) {
+    shard& s = shards_[i];
+    for (std::size_t pos = 0;; pos += kChunk) {
+      std::lock_guard lock(s.mu);
+      if (pos >= s.devices.size()) break;
+      const auto end = std::min(pos + kChunk, s.devices.size());
+      for (std::size_t j = pos; j < end; ++j) fn(*s.devices[j]);
+    }
+  }
+}
+
+void device_tracker::for_each_changed_since(std::uint64_t mod_ns, const visitor& fn) const {
+  std::vector<std::uint64_t> macs;
+  for (std::size_t i = 0; i < opts_.shards; ++i) {
+    shard& s = shards_[i];
+    macs.clear();
+    {
+      std::lock_guard lock(s.mu);
+      for (const device* d = s.newest; d && d->mod_ns >= mod_ns; d = d->older) macs.push_back(d->mac.v);
+    }
+    constexpr std::size_t kChunk = 32;
+    for (std::size_t pos = 0; pos < macs.size(); pos += kChunk) {
+      std::lock_guard lock(s.mu);
+      const auto end = std::min(pos + kChunk, macs.size());
+      for (std::size_t j = pos; j < end; ++j) {
+        auto it = s.by_mac.find(macs[j]);
+        if (it != s.by_mac.end()) fn(*it->second);
+      }
+    }
+  }
+}
+
+bool device_tracker::visit(mac_addr mac, const visitor& fn) const {
+  shard& s = shard_of(mac);
+  std::lock_guard lock(s.mu);
+  auto it = s.by_mac.find(mac.v);
+  if (it == s.by_mac.end()) return false;
+  fn(*it->second);
+  return true;
+}
+
+}  // namespace hopwire::collector

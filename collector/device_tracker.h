@@ -1,0 +1,115 @@
+#pragma once
+// The device tracker: decodes every accepted packet (capture header, then
+// 802.11) and keeps one record per (phy, MAC). Devices live in shards, each
+// with its own mutex, so a REST query walks one shard a few devices at a
+// time and never holds ingest back for long. Each shard keeps its devices
+// in most-recently-modified order, which makes "what changed since T" cost
+// what changed, and makes eviction at --max-devices pick the longest idle.
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <span>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "collector/anomalies.h"
+#include "collector/device.h"
+#include "collector/oui_table.h"
+#include "collector/services.h"
+
+namespace hopwire::collector {
+
+struct dot11_frame;
+struct radio_info;
+
+// One packet as the tracker sees it, independent of the wire format.
+struct packet_view {
+  std::uint64_t ts_ns = 0;
+  std::uint32_t dlt = 0;
+  std::uint32_t freq_khz = 0;   // from the sensor; 0 = unknown
+  std::int16_t signal_dbm = 0;  // from the sensor, when has_signal
+  bool has_signal = false;
+  bool has_gps = false;
+  double lat = 0, lon = 0, alt = 0;
+  std::uint32_t orig_len = 0;
+  std::span<const std::uint8_t> data;
+};
+
+class device_tracker final : public packet_sink {
+ public:
+  struct options {
+    std::size_t max_devices = 0;  // 0 = no limit
+    std::size_t shards = 64;
+  };
+  struct source_ref {
+    std::string uuid, name;
+  };
+
+  device_tracker(options opts, const oui_table& ouis);
+  ~device_tracker() override;
+
+  std::uint64_t on_batch(source_entry& source, const wire::PacketBatch& batch) override;
+
+  // Decodes and tracks one packet heard by `source` (from source_index()).
+  // `now_ns` is the collector's clock, used for modification times. Returns
+  // false when the packet is an error packet (undecodable or bad FCS).
+  bool ingest(std::uint32_t source, const packet_view& p, std::uint64_t now_ns);
+
+  std::uint32_t source_index(const std::string& uuid, const std::string& name);
+  source_ref source(std::uint32_t index) const;
+
+  // Reading. The callback runs under the device's shard lock: it must be
+  // short and must not call back into the tracker.
+  using visitor = std::function<void(const device&)>;
+  void for_each(const visitor& fn) const;
+  // Devices modified at or after `mod_ns`; cost proportional to their number.
+  void for_each_changed_since(std::uint64_t mod_ns, const visitor& fn) const;
+  bool visit(mac_addr mac, const visitor& fn) const;
+
+  std::size_t device_count() const { return count_.load(std::memory_order_relaxed); }
+  std::uint64_t evicted() const { return evicted_.load(std::memory_order_relaxed); }
+  std::uint64_t packets() const { return packets_.load(std::memory_order_relaxed); }
+  std::uint64_t error_packets() const { return errors_.load(std::memory_order_relaxed); }
+  const anomaly_counters& anomalies() const { return anomalies_; }
+  anomaly_counters& anomalies() { return anomalies_; }
+  const oui_table& ouis() const { return ouis_; }
+
+ private:
+  struct shard {
+    mutable std::mutex mu;
+    std::unordered_map<std::uint64_t, device*> by_mac;
+    std::vector<std::unique_ptr<device>> devices;
+    device* newest = nullptr;
+    device* oldest = nullptr;
+  };
+  struct packet_ctx;
+
+  shard& shard_of(mac_addr mac) const;
+  // Finds (or, when `create`, makes) the device and runs `fn` on it under
+  // its shard's lock, marking it modified. Returns false if absent.
+  bool update(mac_addr mac, bool create, const packet_ctx& ctx, const std::function<void(device&)>& fn);
+  void touch(shard& s, device& d, std::uint64_t now_ns);
+  void evict_one(shard& s);
+
+  void track_mgmt(const dot11_frame& f, const packet_ctx& ctx);
+  void track_data(const dot11_frame& f, const packet_ctx& ctx);
+  void track_ctrl(const dot11_frame& f, const packet_ctx& ctx);
+
+  options opts_;
+  std::size_t per_shard_limit_ = 0;
+  const oui_table& ouis_;
+  std::unique_ptr<shard[]> shards_;
+  std::atomic<std::size_t> count_{0};
+  std::atomic<std::uint64_t> evicted_{0}, packets_{0}, errors_{0};
+  anomaly_counters anomalies_;
+
+  mutable std::mutex sources_mu_;
+  std::vector<source_ref> sources_;
+  std::unordered_map<std::string, std::uint32_t> source_by_uuid_;
+};
+
+}  // namespace hopwire::collector

@@ -1,0 +1,112 @@
+#pragma once
+// JSON output for device lists: a rapidjson output stream that appends to a
+// std::string (the HTTP body, no copy), the Writer over it, and ek_writer,
+// which writes like Writer but turns every '.' in object keys into '_' —
+// Kismet's .ekjson format, for tools (Elasticsearch) that read dots as
+// nesting.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <rapidjson/document.h>
+
+#include <rapidjson/writer.h>
+
+namespace hopwire::collector {
+
+struct string_sink {
+  using Ch = char;
+  std::string* s;
+  void Put(char c) { s->push_back(c); }
+  void Flush() {}
+  // Unused by Writer but part of the stream concept.
+  char Peek() const { return 0; }
+  char Take() { return 0; }
+  std::size_t Tell() const { return s->size(); }
+  char* PutBegin() { return nullptr; }
+  std::size_t PutEnd(char*) { return 0; }
+};
+
+using json_writer = rapidjson::Writer<string_sink>;
+
+class ek_writer {
+ public:
+  using Ch = char;
+  explicit ek_writer(string_sink out) : w_(out) {}
+
+  bool Null() { return w_.Null(); }
+  bool Bool(bool b) { return w_.Bool(b); }
+  bool Int(int i) { return w_.Int(i); }
+  bool Uint(unsigned u) { return w_.Uint(u); }
+  bool Int64(std::int64_t i) { return w_.Int64(i); }
+  bool Uint64(std::uint64_t u) { return w_.Uint64(u); }
+  bool Double(double d) { return w_.Double(d); }
+  bool RawNumber(const Ch* s, rapidjson::SizeType n, bool copy) { return w_.RawNumber(s, n, copy); }
+  bool String(const Ch* s, rapidjson::SizeType n, bool copy = false) { return w_.String(s, n, copy); }
+  bool StartObject() { return w_.StartObject(); }
+  bool Key(const Ch* s, rapidjson::SizeType n, bool = false) {
+    key_.assign(s, n);
+    for (auto& c : key_)
+      if (c == '.') c = '_';
+    return w_.Key(key_.data(), static_cast<rapidjson::SizeType>(key_.size()), true);
+  }
+  bool EndObject(rapidjson::SizeType n = 0) { return w_.EndObject(n); }
+  bool StartArray() { return w_.StartArray(); }
+  bool EndArray(rapidjson::SizeType n = 0) { return w_.EndArray(n); }
+  void Reset(string_sink out) { w_.Reset(out); }
+
+ private:
+  json_writer w_;
+  std::string key_;
+};
+
+// Builds a rapidjson Document from SAX events like a Writer takes them
+// (EndObject/EndArray without counts): the Document needs the counts, so
+// this keeps them.
+class doc_builder {
+ public:
+  using Ch = char;
+  explicit doc_builder(rapidjson::Document& doc) : d_(doc) {}
+
+  bool Null() { return value() && d_.Null(); }
+  bool Bool(bool b) { return value() && d_.Bool(b); }
+  bool Int(int i) { return value() && d_.Int(i); }
+  bool Uint(unsigned u) { return value() && d_.Uint(u); }
+  bool Int64(std::int64_t i) { return value() && d_.Int64(i); }
+  bool Uint64(std::uint64_t u) { return value() && d_.Uint64(u); }
+  bool Double(double v) { return value() && d_.Double(v); }
+  bool String(const Ch* s, rapidjson::SizeType n, bool = false) { return value() && d_.String(s, n, true); }
+  bool Key(const Ch* s, rapidjson::SizeType n, bool = false) { return d_.Key(s, n, true); }
+  bool StartObject() {
+    value();
+    counts_.push_back(0);
+    return d_.StartObject();
+  }
+  bool EndObject(rapidjson::SizeType = 0) {
+    const auto n = counts_.back();
+    counts_.pop_back();
+    return d_.EndObject(n);
+  }
+  bool StartArray() {
+    value();
+    counts_.push_back(0);
+    return d_.StartArray();
+  }
+  bool EndArray(rapidjson::SizeType = 0) {
+    const auto n = counts_.back();
+    counts_.pop_back();
+    return d_.EndArray(n);
+  }
+
+ private:
+  // Every value is one element of its array or one member of its object.
+  bool value() {
+    if (!counts_.empty()) ++counts_.back();
+    return true;
+  }
+  rapidjson::Document& d_;
+  std::vector<rapidjson::SizeType> counts_;
+};
+
+}  // namespace hopwire::collector
