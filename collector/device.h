@@ -110,8 +110,6 @@ struct wifi_detail {
   std::vector<assoc_request> assoc;
   std::uint64_t wildcard_probes = 0;
   std::uint64_t deauths = 0, disassocs = 0;
-  std::uint64_t retries = 0;
-  std::uint64_t data_bytes = 0;
   std::uint16_t auth_algorithms = 0;  // bit n: algorithm n seen (0 open, 1 shared key, 3 SAE ...)
   std::uint8_t probe_phy = 0;
   mac_addr last_bssid;
@@ -126,6 +124,8 @@ struct device {
   std::uint64_t packets = 0, packets_data = 0, packets_mgmt = 0, packets_error = 0, packets_crypt = 0;
   std::uint64_t packets_tx = 0, packets_rx = 0;
   std::uint64_t bytes = 0;
+  std::uint64_t data_bytes = 0;  // payload of data frames sent
+  std::uint64_t retries = 0;
   signal_stats signal;
   std::uint32_t freq_mhz = 0;
   std::uint16_t channel = 0;

@@ -201,14 +201,17 @@ void emit_value(H& h, const rapidjson::Value& v) {
 class device_output {
  public:
   device_output(out_format fmt, const list_request& req, const device_tracker& t, std::string& body)
-      : fmt_(fmt), req_(req), t_(t), sink_{&body}, json_(sink_), ek_(sink_) {}
+      : fmt_(fmt), req_(req), t_(t), sink_(body), json_(sink_), ek_(sink_) {}
 
   void begin() {
     if (fmt_ == out_format::json) json_.StartArray();
   }
   void end() {
     if (fmt_ == out_format::json) json_.EndArray();
+    finish();
   }
+  // Everything written so far is in the body.
+  void finish() { sink_.Flush(); }
   // For wrapping the list in an object (last-time); json format only.
   json_writer& writer() { return json_; }
 
@@ -223,7 +226,7 @@ class device_output {
         write_device(json_, d, t_);
         if (fmt_ == out_format::itjson) json_.Reset(sink_);
       }
-      if (fmt_ != out_format::json) sink_.s->push_back('\n');
+      if (fmt_ != out_format::json) sink_.Put('\n');
       return;
     }
     rapidjson::Document doc;
@@ -254,7 +257,7 @@ class device_output {
       emit(json_, doc);
       if (fmt_ == out_format::itjson) json_.Reset(sink_);
     }
-    if (fmt_ != out_format::json) sink_.s->push_back('\n');
+    if (fmt_ != out_format::json) sink_.Put('\n');
   }
 
  private:
@@ -357,6 +360,7 @@ http_reply last_time(request_ctx& ctx, out_format fmt) {
   ctx.svc.tracker->for_each_changed_since(since_ns, [&](const device& d) { out.add(d); });
   out.end();
   if (fmt == out_format::json) out.writer().EndObject();
+  out.finish();
   reply.headers.emplace_back("X-Hopwire-Timestamp", std::to_string(now_s));
   return reply;
 }
@@ -371,6 +375,7 @@ http_reply by_key(request_ctx& ctx, out_format fmt) {
   device_output out(fmt, req, *ctx.svc.tracker, reply.body);
   if (!ctx.svc.tracker->visit(*mac, [&](const device& d) { out.add(d); }))
     return text_reply(404, "no device with key " + ctx.params.at(0));
+  out.finish();
   return reply;
 }
 

@@ -203,8 +203,6 @@ void write_peer(H& h, const peer_link& l, bool peer_is_bssid) {
   for (unsigned m = 1; m <= 4; ++m)
     if (l.eapol_seen & (1u << (m - 1))) h.Uint(m);
   h.EndArray();
-  kv(h, "hopwire.dot11.client.eapol_last_message", l.eapol_last);
-  kv(h, "hopwire.dot11.client.eapol_last_time", sec(l.eapol_last_ns));
   kv_bool(h, "hopwire.dot11.client.handshake_complete", (l.eapol_seen & 0x0f) == 0x0f);
   h.EndObject();
 }
@@ -251,10 +249,6 @@ void write_dot11(H& h, const device& d) {
   }
   h.EndObject();
   kv(h, "dot11.device.num_associated_clients", w.clients.size());
-  key(h, "hopwire.dot11.device.clients");
-  h.StartArray();
-  for (const auto& l : w.clients) write_peer(h, l, false);
-  h.EndArray();
   key(h, "dot11.device.client_map");
   h.StartObject();
   for (const auto& l : w.aps) {
@@ -285,8 +279,8 @@ void write_dot11(H& h, const device& d) {
   kv(h, "dot11.device.client_disconnects", w.deauths + w.disassocs);
   kv(h, "hopwire.dot11.device.deauths", w.deauths);
   kv(h, "hopwire.dot11.device.disassocs", w.disassocs);
-  kv(h, "dot11.device.num_retries", w.retries);
-  kv(h, "dot11.device.datasize", w.data_bytes);
+  kv(h, "dot11.device.num_retries", d.retries);
+  kv(h, "dot11.device.datasize", d.data_bytes);
   h.EndObject();
 }
 

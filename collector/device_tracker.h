@@ -18,6 +18,7 @@
 
 #include "collector/anomalies.h"
 #include "collector/device.h"
+#include "collector/mac_index.h"
 #include "collector/oui_table.h"
 #include "collector/services.h"
 
@@ -62,8 +63,10 @@ class device_tracker final : public packet_sink {
   std::uint32_t source_index(const std::string& uuid, const std::string& name);
   source_ref source(std::uint32_t index) const;
 
-  // Reading. The callback runs under the device's shard lock: it must be
-  // short and must not call back into the tracker.
+  // Reading. for_each and for_each_changed_since copy a few devices at a
+  // time under the shard lock and call `fn` on the copies outside it, so a
+  // slow reader never holds ingest back. visit() calls `fn` under the lock:
+  // keep it short and don't call back into the tracker.
   using visitor = std::function<void(const device&)>;
   void for_each(const visitor& fn) const;
   // Devices modified at or after `mod_ns`; cost proportional to their number.
@@ -81,7 +84,7 @@ class device_tracker final : public packet_sink {
  private:
   struct shard {
     mutable std::mutex mu;
-    std::unordered_map<std::uint64_t, device*> by_mac;
+    mac_index<device> by_mac;
     std::vector<std::unique_ptr<device>> devices;
     device* newest = nullptr;
     device* oldest = nullptr;

@@ -15,17 +15,34 @@
 
 namespace hopwire::collector {
 
-struct string_sink {
+// Buffers output and appends it to the string in large pieces; Writer
+// flushes at the end of every top-level value, so the string is complete
+// whenever a value is.
+class string_sink {
+ public:
   using Ch = char;
-  std::string* s;
-  void Put(char c) { s->push_back(c); }
-  void Flush() {}
-  // Unused by Writer but part of the stream concept.
-  char Peek() const { return 0; }
-  char Take() { return 0; }
-  std::size_t Tell() const { return s->size(); }
-  char* PutBegin() { return nullptr; }
-  std::size_t PutEnd(char*) { return 0; }
+  explicit string_sink(std::string& s) : s_(&s) {}
+  string_sink(const string_sink&) = delete;
+  string_sink& operator=(const string_sink&) = delete;
+  ~string_sink() { Flush(); }
+
+  void Put(char c) {
+    if (n_ == sizeof buf_) Flush();
+    buf_[n_++] = c;
+  }
+  void Flush() {
+    s_->append(buf_, n_);
+    n_ = 0;
+  }
+  std::string& str() {
+    Flush();
+    return *s_;
+  }
+
+ private:
+  std::string* s_;
+  std::size_t n_ = 0;
+  char buf_[16384];
 };
 
 using json_writer = rapidjson::Writer<string_sink>;
@@ -33,7 +50,7 @@ using json_writer = rapidjson::Writer<string_sink>;
 class ek_writer {
  public:
   using Ch = char;
-  explicit ek_writer(string_sink out) : w_(out) {}
+  explicit ek_writer(string_sink& out) : w_(out) {}
 
   bool Null() { return w_.Null(); }
   bool Bool(bool b) { return w_.Bool(b); }
@@ -54,7 +71,7 @@ class ek_writer {
   bool EndObject(rapidjson::SizeType n = 0) { return w_.EndObject(n); }
   bool StartArray() { return w_.StartArray(); }
   bool EndArray(rapidjson::SizeType n = 0) { return w_.EndArray(n); }
-  void Reset(string_sink out) { w_.Reset(out); }
+  void Reset(string_sink& out) { w_.Reset(out); }
 
  private:
   json_writer w_;

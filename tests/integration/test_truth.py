@@ -99,8 +99,7 @@ def compare(cap, truth, devices):
         if not clients:
             continue
         d = devices.get(bssid)
-        got = sorted(c["hopwire.dot11.client.mac"].lower()
-                     for c in d["dot11.device"]["hopwire.dot11.device.clients"]) if d else None
+        got = sorted(m.lower() for m in d["dot11.device"]["dot11.device.associated_client_map"]) if d else None
         check(bssid, "clients", sorted(clients), got)
 
     # Probing stations and what they probed for.
@@ -132,9 +131,10 @@ def compare(cap, truth, devices):
 
     # EAPOL 4-way handshake progress per (BSSID, client).
     for x in truth["eapol"]["exchanges"]:
-        d = devices.get(x["bssid"])
-        links = [c for c in d["dot11.device"]["hopwire.dot11.device.clients"]
-                 if c["hopwire.dot11.client.mac"].lower() == x["client"]] if d else []
+        # Seen from the client: its entry for the BSSID in dot11.device.client_map.
+        d = devices.get(x["client"])
+        links = [c for m, c in d["dot11.device"]["dot11.device.client_map"].items()
+                 if m.lower() == x["bssid"]] if d else []
         got = links[0]["hopwire.dot11.client.eapol_messages"] if links else None
         check("%s/%s" % (x["bssid"], x["client"]), "EAPOL messages", sorted(set(x["key_messages"])), got)
     return problems

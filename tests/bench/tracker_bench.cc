@@ -1,0 +1,269 @@
+// Device tracker benchmarks, in process (a program that prints numbers; not
+// a test):
+//   1. decode + track rate on one core over a crafted mix of beacons, probe
+//      requests and data frames from N distinct MACs;
+//   2. memory per tracked client device (RSS growth / devices);
+//   3. serialising the whole device list as /devices/views/all/devices.json
+//      does, and the ingest rate of a second thread while that runs;
+//   4. "what changed since T" when few devices changed, against the full list.
+//
+//   hopwire_tracker_bench [--devices 100000] [--packets 5000000]
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <thread>
+#include <unistd.h>
+#include <vector>
+
+#include "collector/device_json.h"
+#include "collector/device_tracker.h"
+#include "collector/ek_writer.h"
+#include "collector/oui_table.h"
+
+using namespace hopwire;
+using namespace hopwire::collector;
+using clk = std::chrono::steady_clock;
+
+namespace {
+
+double seconds_since(clk::time_point t) { return std::chrono::duration<double>(clk::now() - t).count(); }
+
+std::size_t rss_bytes() {
+  long total = 0, rss = 0;
+  if (FILE* f = std::fopen("/proc/self/statm", "r")) {
+    if (std::fscanf(f, "%ld %ld", &total, &rss) != 2) rss = 0;
+    std::fclose(f);
+  }
+  return static_cast<std::size_t>(rss) * static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
+}
+
+void put_mac(std::vector<std::uint8_t>& v, std::uint64_t mac) {
+  for (int i = 5; i >= 0; --i) v.push_back(static_cast<std::uint8_t>(mac >> (i * 8)));
+}
+
+// Radiotap: flags-free header with Channel (2437 MHz) and dBm signal.
+void radiotap(std::vector<std::uint8_t>& v, std::int8_t signal) {
+  const std::uint8_t h[] = {0, 0, 16, 0, 0x28, 0, 0, 0,  // len 16, present: channel(3) + signal(5)
+                            0, 0, 0, 0,                   // pad to 2-aligned channel at 8
+                            0x85, 0x09, 0xa0, 0x00};      // 2437, flags 0x00a0
+  v.insert(v.end(), h, h + 8);
+  v.push_back(0x85);
+  v.push_back(0x09);
+  v.push_back(0xa0);
+  v.push_back(0x00);
+  v.push_back(static_cast<std::uint8_t>(signal));
+  v.resize(v.size() + 3, 0);
+  v[2] = static_cast<std::uint8_t>(8 + 4 + 1 + 3);
+}
+
+std::vector<std::uint8_t> beacon(std::uint64_t bssid, int n) {
+  std::vector<std::uint8_t> v;
+  radiotap(v, static_cast<std::int8_t>(-40 - n % 50));
+  const std::uint8_t fc[] = {0x80, 0x00, 0, 0};
+  v.insert(v.end(), fc, fc + 4);
+  put_mac(v, 0xffffffffffffULL);
+  put_mac(v, bssid);
+  put_mac(v, bssid);
+  v.push_back(0), v.push_back(0);
+  v.resize(v.size() + 8, 0);              // timestamp
+  v.push_back(0x64), v.push_back(0x00);   // interval 100 TU
+  v.push_back(0x11), v.push_back(0x04);   // ESS + privacy
+  const std::string ssid = "bench-ap-" + std::to_string(n);
+  v.push_back(0), v.push_back(static_cast<std::uint8_t>(ssid.size()));
+  v.insert(v.end(), ssid.begin(), ssid.end());
+  const std::uint8_t rates[] = {1, 8, 0x82, 0x84, 0x8b, 0x96, 0x0c, 0x12, 0x18, 0x24};
+  v.insert(v.end(), rates, rates + sizeof rates);
+  v.push_back(3), v.push_back(1), v.push_back(6);  // DS channel 6
+  const std::uint8_t rsn[] = {48, 20, 1, 0, 0x00, 0x0f, 0xac, 4, 1, 0, 0x00, 0x0f, 0xac, 4,
+                              1, 0, 0x00, 0x0f, 0xac, 2, 0x80, 0};
+  v.insert(v.end(), rsn, rsn + sizeof rsn);
+  return v;
+}
+
+std::vector<std::uint8_t> probe(std::uint64_t sta, int n) {
+  std::vector<std::uint8_t> v;
+  radiotap(v, static_cast<std::int8_t>(-60 - n % 30));
+  const std::uint8_t fc[] = {0x40, 0x00, 0, 0};
+  v.insert(v.end(), fc, fc + 4);
+  put_mac(v, 0xffffffffffffULL);
+  put_mac(v, sta);
+  put_mac(v, 0xffffffffffffULL);
+  v.push_back(0), v.push_back(0);
+  const std::string ssid = (n % 3 == 0) ? "" : "home-" + std::to_string(n % 97);
+  v.push_back(0), v.push_back(static_cast<std::uint8_t>(ssid.size()));
+  v.insert(v.end(), ssid.begin(), ssid.end());
+  const std::uint8_t rates[] = {1, 4, 0x82, 0x84, 0x8b, 0x96};
+  v.insert(v.end(), rates, rates + sizeof rates);
+  return v;
+}
+
+std::vector<std::uint8_t> data(std::uint64_t sta, std::uint64_t bssid, int n) {
+  std::vector<std::uint8_t> v;
+  radiotap(v, static_cast<std::int8_t>(-55 - n % 30));
+  const std::uint8_t fc[] = {0x88, 0x41, 0, 0};  // QoS data, ToDS, protected
+  v.insert(v.end(), fc, fc + 4);
+  put_mac(v, bssid);
+  put_mac(v, sta);
+  put_mac(v, 0x0000c0ffee01ULL);
+  v.push_back(0), v.push_back(0);
+  v.push_back(0), v.push_back(0);  // QoS control
+  v.resize(v.size() + 8 + 100, 0x5a);  // CCMP header + payload
+  return v;
+}
+
+struct workload {
+  std::vector<std::vector<std::uint8_t>> frames;
+};
+
+// 5 % of MACs are APs (beacons), the rest stations; each station sends a
+// probe request and data frames to an AP.
+workload make_workload(std::size_t devices, std::uint64_t mac_base) {
+  workload w;
+  const std::size_t aps = std::max<std::size_t>(1, devices / 20);
+  for (std::size_t i = 0; i < devices; ++i) {
+    const std::uint64_t mac = mac_base + i;
+    if (i < aps) {
+      w.frames.push_back(beacon(mac, static_cast<int>(i)));
+    } else {
+      const std::uint64_t ap = mac_base + (i % aps);
+      w.frames.push_back(probe(mac, static_cast<int>(i)));
+      w.frames.push_back(data(mac, ap, static_cast<int>(i)));
+      w.frames.push_back(data(mac, ap, static_cast<int>(i) + 1));
+    }
+  }
+  return w;
+}
+
+std::uint64_t run_ingest(device_tracker& t, const workload& w, std::size_t packets, std::uint32_t src,
+                         const std::atomic<bool>* stop = nullptr) {
+  packet_view p;
+  p.dlt = 127;
+  std::uint64_t now = 1'700'000'000'000'000'000ULL;
+  std::size_t done = 0;
+  for (std::size_t i = 0; i < packets; ++i) {
+    if (stop && (i & 1023) == 0 && stop->load(std::memory_order_relaxed)) break;
+    const auto& f = w.frames[i % w.frames.size()];
+    p.data = f;
+    p.orig_len = static_cast<std::uint32_t>(f.size());
+    p.ts_ns = now + i * 1000;
+    t.ingest(src, p, now + i * 1000);
+    ++done;
+  }
+  return done;
+}
+
+std::size_t serialise_all(const device_tracker& t, std::string& body) {
+  body.clear();
+  string_sink sink(body);
+  json_writer w(sink);
+  std::size_t n = 0;
+  w.StartArray();
+  t.for_each([&](const device& d) {
+    write_device(w, d, t);
+    ++n;
+  });
+  w.EndArray();
+  sink.Flush();
+  return n;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::size_t devices = 100000, packets = 5000000;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    if (!std::strcmp(argv[i], "--devices")) devices = std::strtoull(argv[i + 1], nullptr, 10);
+    else if (!std::strcmp(argv[i], "--packets")) packets = std::strtoull(argv[i + 1], nullptr, 10);
+  }
+  oui_table ouis;
+  std::string why;
+  if (!ouis.load(std::string(kDefaultOuiPath), why)) std::fprintf(stderr, "no OUI table: %s\n", why.c_str());
+
+  std::printf("hopwire tracker benchmark: %zu devices, %zu packets\n", devices, packets);
+
+  // 1 + 2: ingest rate and memory per device.
+  {
+    const workload w = make_workload(devices, 0x0000a0000000ULL);
+    const std::size_t rss0 = rss_bytes();
+    device_tracker t({0, 64}, ouis);
+    const auto src = t.source_index("bench", "bench");
+    // First pass creates every device: measure memory.
+    run_ingest(t, w, w.frames.size(), src);
+    const std::size_t rss1 = rss_bytes();
+    std::printf("devices tracked: %zu (%zu frames in the mix)\n", t.device_count(), w.frames.size());
+    std::printf("memory per device: %.0f bytes (RSS growth %.1f MiB / %zu devices)\n",
+                double(rss1 - rss0) / double(t.device_count()), (rss1 - rss0) / 1048576.0, t.device_count());
+    const auto start = clk::now();
+    const auto n = run_ingest(t, w, packets, src);
+    const double s = seconds_since(start);
+    std::printf("decode + track, one thread: %.0f packets/s (%zu packets in %.3f s)\n", n / s, static_cast<std::size_t>(n), s);
+
+    // 3: the full list while ingest runs on another thread.
+    std::string body;
+    auto t0 = clk::now();
+    const auto listed = serialise_all(t, body);
+    const double list_s = seconds_since(t0);
+    std::printf("devices.json body for %zu devices: %.1f MiB in %.3f s (idle)\n", listed, body.size() / 1048576.0, list_s);
+
+    std::atomic<bool> stop{false};
+    const double idle_rate = n / s;
+    std::uint64_t during = 0;
+    double during_s = 0;
+    std::thread ingest([&] {
+      const auto a = clk::now();
+      during = run_ingest(t, w, SIZE_MAX, src, &stop);
+      during_s = seconds_since(a);
+    });
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    t0 = clk::now();
+    int lists = 0;
+    while (seconds_since(t0) < 3.0) {
+      serialise_all(t, body);
+      ++lists;
+    }
+    const double busy_list_s = seconds_since(t0) / lists;
+    stop = true;
+    ingest.join();
+    std::printf("devices.json while ingesting: %.3f s per list (%d lists)\n", busy_list_s, lists);
+    std::printf("ingest while listing: %.0f packets/s = %.0f %% of idle\n", during / during_s,
+                100.0 * (during / during_s) / idle_rate);
+
+    // 4: last-time with 100 changed devices vs the full list.
+    const std::uint64_t mark = 1'900'000'000'000'000'000ULL;
+    packet_view p;
+    p.dlt = 127;
+    for (int i = 0; i < 100; ++i) {
+      const auto& f = w.frames[static_cast<std::size_t>(i) * 37 % w.frames.size()];
+      p.data = f;
+      p.ts_ns = mark;
+      t.ingest(src, p, mark);
+    }
+    t0 = clk::now();
+    std::size_t changed = 0;
+    for (int rep = 0; rep < 100; ++rep) {
+      changed = 0;
+      body.clear();
+      string_sink sink(body);
+      json_writer jw(sink);
+      jw.StartArray();
+      t.for_each_changed_since(mark, [&](const device& d) {
+        write_device(jw, d, t);
+        ++changed;
+      });
+      jw.EndArray();
+      sink.Flush();
+    }
+    const double changed_s = seconds_since(t0) / 100;
+    std::size_t all = 0;
+    t0 = clk::now();
+    for (int rep = 0; rep < 5; ++rep) all = serialise_all(t, body);
+    const double all_s = seconds_since(t0) / 5;
+    std::printf("last-time: %zu changed of %zu devices in %.3f ms; full list %.1f ms\n", changed, all,
+                changed_s * 1000, all_s * 1000);
+  }
+  return 0;
+}
