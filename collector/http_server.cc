@@ -4,6 +4,7 @@
 // the heavy templates are compiled once.
 #include "http_server.h"
 
+#include <limits>
 #include <deque>
 #include <optional>
 #include <vector>
@@ -212,7 +213,9 @@ class http_session {
   void do_read() {
     parser_.emplace();
     parser_->header_limit(kHeaderLimit);
-    parser_->body_limit(0);
+    // The route decides the body limit once the header names it; until
+    // then Beast must not refuse a Content-Length on its own.
+    parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
     beast::get_lowest_layer(derived().stream()).expires_after(first_request_ ? kRequestTimeout : kKeepAliveTimeout);
     http::async_read_header(derived().stream(), buffer_, *parser_,
                             beast::bind_front_handler(&http_session::on_header, derived().shared_from_this()));
@@ -270,9 +273,12 @@ class http_session {
     }
 
     const std::size_t limit = match_.r->body_limit;
-    if (req.has_content_length() || req.chunked()) {
-      parser_->body_limit(limit);
+    if (const auto declared = req.payload_size(); declared && *declared > limit) {
+      return send(text_reply(413, "request body of " + std::to_string(*declared) + " bytes exceeds the limit of " +
+                                      std::to_string(limit) + " bytes for " + path_),
+                  false);
     }
+    parser_->body_limit(limit);
     http::async_read(derived().stream(), buffer_, *parser_,
                      beast::bind_front_handler(&http_session::on_read, derived().shared_from_this()));
   }
