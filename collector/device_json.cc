@@ -1,5 +1,7 @@
 #include "device_json.h"
 
+#include <cstring>
+
 #include <rapidjson/document.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
@@ -16,6 +18,15 @@ namespace {
 constexpr std::string_view kPhyKeyPrefix = "4202770D00000000_";
 
 std::uint64_t sec(std::uint64_t ns) { return ns / 1000000000ull; }
+
+// The device key into `buf` (at least 34 bytes), without allocating.
+std::string_view format_key(mac_addr mac, char* buf) {
+  static constexpr char digits[] = "0123456789ABCDEF";
+  std::memcpy(buf, kPhyKeyPrefix.data(), kPhyKeyPrefix.size());
+  char* p = buf + kPhyKeyPrefix.size();
+  for (int i = 15; i >= 0; --i) *p++ = digits[(mac.v >> (i * 4)) & 15];
+  return std::string_view(buf, static_cast<std::size_t>(p - buf));
+}
 
 template <typename H>
 void key(H& h, const char* k) {
@@ -179,7 +190,8 @@ void write_ssid(H& h, const ssid_record& r, bool beacon) {
   kv(h, "dot11.advertisedssid.wpa_mfp_required", (r.security & kSecMfpr) ? 1u : 0u);
   kv_bool(h, "hopwire.advertisedssid.owe_transition", r.security & kSecOweTransition);
   kv(h, "dot11.advertisedssid.wps_state", r.wps_state);
-  if (r.country[0]) kv(h, "dot11.advertisedssid.dot11d_country", std::string_view(r.country, 2));
+  // Two bytes off the air, not necessarily letters: escaped like an SSID so the JSON stays UTF-8.
+  if (r.country[0]) kv(h, "dot11.advertisedssid.dot11d_country", ssid_text(std::string_view(r.country, 2)));
   if (r.has_mesh_id) kv(h, "hopwire.advertisedssid.mesh_id", ssid_text(r.mesh_id));
   h.EndObject();
 }
@@ -189,10 +201,12 @@ void write_peer(H& h, const peer_link& l, bool peer_is_bssid) {
   h.StartObject();
   if (peer_is_bssid) {
     kv(h, "dot11.client.bssid", l.peer.str(true));
-    kv(h, "dot11.client.bssid_key", device_key(l.peer));
+    char keybuf[40];
+    kv(h, "dot11.client.bssid_key", format_key(l.peer, keybuf));
   } else {
     kv(h, "hopwire.dot11.client.mac", l.peer.str(true));
-    kv(h, "hopwire.dot11.client.key", device_key(l.peer));
+    char keybuf[40];
+    kv(h, "hopwire.dot11.client.key", format_key(l.peer, keybuf));
   }
   kv(h, "dot11.client.first_time", sec(l.first_ns));
   kv(h, "dot11.client.last_time", sec(l.last_ns));
@@ -203,7 +217,6 @@ void write_peer(H& h, const peer_link& l, bool peer_is_bssid) {
   for (unsigned m = 1; m <= 4; ++m)
     if (l.eapol_seen & (1u << (m - 1))) h.Uint(m);
   h.EndArray();
-  kv_bool(h, "hopwire.dot11.client.handshake_complete", (l.eapol_seen & 0x0f) == 0x0f);
   h.EndObject();
 }
 
@@ -245,7 +258,8 @@ void write_dot11(H& h, const device& d) {
   for (const auto& l : w.clients) {
     const auto mac = l.peer.str(true);
     h.Key(mac.data(), static_cast<rapidjson::SizeType>(mac.size()), true);
-    str(h, device_key(l.peer));
+    char keybuf[40];
+    str(h, format_key(l.peer, keybuf));
   }
   h.EndObject();
   kv(h, "dot11.device.num_associated_clients", w.clients.size());
@@ -277,8 +291,6 @@ void write_dot11(H& h, const device& d) {
   h.EndArray();
   name_list(h, "hopwire.dot11.device.auth_algorithms", w.auth_algorithms, auth_algorithm_name);
   kv(h, "dot11.device.client_disconnects", w.deauths + w.disassocs);
-  kv(h, "hopwire.dot11.device.deauths", w.deauths);
-  kv(h, "hopwire.dot11.device.disassocs", w.disassocs);
   kv(h, "dot11.device.num_retries", d.retries);
   kv(h, "dot11.device.datasize", d.data_bytes);
   h.EndObject();
@@ -289,7 +301,8 @@ void write_dot11(H& h, const device& d) {
 template <typename H>
 void write_device(H& h, const device& d, const device_tracker& tracker) {
   h.StartObject();
-  kv(h, "kismet.device.base.key", device_key(d.mac));
+  char keybuf[40];
+  kv(h, "kismet.device.base.key", format_key(d.mac, keybuf));
   const auto mac = d.mac.str(true);
   kv(h, "kismet.device.base.macaddr", mac);
   kv(h, "kismet.device.base.phyname", "IEEE802.11");
@@ -320,11 +333,9 @@ void write_device(H& h, const device& d, const device_tracker& tracker) {
   kv(h, "kismet.device.base.packets.data", d.packets_data);
   kv(h, "kismet.device.base.packets.error", d.packets_error);
   kv(h, "kismet.device.base.packets.crypt", d.packets_crypt);
-  kv(h, "kismet.device.base.packets.filtered", 0u);
   kv(h, "kismet.device.base.datasize", d.bytes);
   kv(h, "kismet.device.base.channel", d.channel ? std::to_string(d.channel) : std::string());
   kv_double(h, "kismet.device.base.frequency", d.freq_mhz * 1000.0);
-  kv(h, "kismet.device.base.num_alerts", 0u);
   key(h, "kismet.device.base.signal");
   write_signal(h, d.signal);
   if (d.location) {
@@ -341,7 +352,6 @@ void write_device(H& h, const device& d, const device_tracker& tracker) {
     kv(h, "kismet.common.seenby.first_time", sec(s.first_ns));
     kv(h, "kismet.common.seenby.last_time", sec(s.last_ns));
     kv(h, "kismet.common.seenby.num_packets", s.packets);
-    kv(h, "hopwire.seenby.frequency", std::uint64_t{s.freq_mhz} * 1000);
     key(h, "kismet.common.seenby.signal");
     write_signal(h, s.signal);
     h.EndObject();
@@ -356,10 +366,8 @@ template void write_device(ek_writer&, const device&, const device_tracker&);
 template void write_device(doc_builder&, const device&, const device_tracker&);
 
 std::string device_key(mac_addr mac) {
-  static constexpr char digits[] = "0123456789ABCDEF";
-  std::string k(kPhyKeyPrefix);
-  for (int i = 15; i >= 0; --i) k.push_back(digits[(mac.v >> (i * 4)) & 15]);
-  return k;
+  char buf[40];
+  return std::string(format_key(mac, buf));
 }
 
 std::optional<mac_addr> parse_device_key(std::string_view key) {
