@@ -1,0 +1,93 @@
+// The device tracker's own rules: the MAC index, eviction at the device
+// limit, and "changed since" returning exactly the changed devices.
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <random>
+#include <set>
+
+#include "collector/device_tracker.h"
+#include "collector/mac_index.h"
+
+using namespace hopwire;
+using namespace hopwire::collector;
+
+TEST(mac_index, agrees_with_std_map_under_random_inserts_and_erases) {
+  mac_index<int> idx;
+  std::map<std::uint64_t, int*> ref;
+  static int values[64];
+  std::mt19937_64 rng(7);
+  for (int i = 0; i < 200000; ++i) {
+    const std::uint64_t k = rng() % 5000;
+    if (rng() % 3 == 0) {
+      idx.erase(k);
+      ref.erase(k);
+    } else {
+      int* v = &values[rng() % 64];
+      idx.insert(k, v);
+      ref[k] = v;
+    }
+  }
+  EXPECT_EQ(idx.size(), ref.size());
+  for (std::uint64_t k = 0; k < 5000; ++k) {
+    auto it = ref.find(k);
+    EXPECT_EQ(idx.find(k), it == ref.end() ? nullptr : it->second) << k;
+  }
+}
+
+namespace {
+
+std::vector<std::uint8_t> probe_from(std::uint64_t mac) {
+  std::vector<std::uint8_t> f = {0x40, 0x00, 0, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+  for (int i = 5; i >= 0; --i) f.push_back(static_cast<std::uint8_t>(mac >> (8 * i)));
+  f.insert(f.end(), {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0});
+  return f;
+}
+
+void feed(device_tracker& t, std::uint32_t src, std::uint64_t mac, std::uint64_t now) {
+  const auto f = probe_from(mac);
+  packet_view p;
+  p.dlt = 105;
+  p.data = f;
+  p.ts_ns = now;
+  EXPECT_TRUE(t.ingest(src, p, now));
+}
+
+}  // namespace
+
+TEST(tracker, device_limit_evicts_the_longest_idle) {
+  oui_table ouis;
+  device_tracker t({64, 1}, ouis);
+  const auto src = t.source_index("u", "n");
+  const std::uint64_t base = 0x020000000000ULL;
+  for (std::uint64_t i = 0; i < 64; ++i) feed(t, src, base + i, (i + 1) * 1'000'000'000ULL);
+  // Device 0 heard again: now device 1 is the longest idle.
+  feed(t, src, base, 100'000'000'000ULL);
+  feed(t, src, base + 1000, 101'000'000'000ULL);
+  EXPECT_EQ(t.device_count(), 64u);
+  EXPECT_EQ(t.evicted(), 1u);
+  EXPECT_TRUE(t.visit(mac_addr{base}, [](const device&) {}));
+  EXPECT_FALSE(t.visit(mac_addr{base + 1}, [](const device&) {}));
+  EXPECT_TRUE(t.visit(mac_addr{base + 1000}, [](const device&) {}));
+}
+
+TEST(tracker, changed_since_returns_exactly_the_changed_devices) {
+  oui_table ouis;
+  device_tracker t({0, 8}, ouis);
+  const auto src = t.source_index("u", "n");
+  const std::uint64_t base = 0x020000000000ULL;
+  for (std::uint64_t i = 0; i < 1000; ++i) feed(t, src, base + i, 1'000'000'000ULL + i);
+  const std::uint64_t mark = 50'000'000'000ULL;
+  std::set<std::uint64_t> touched;
+  for (std::uint64_t i = 0; i < 1000; i += 37) {
+    feed(t, src, base + i, mark + i);
+    touched.insert(base + i);
+  }
+  std::set<std::uint64_t> got;
+  t.for_each_changed_since(mark, [&](const device& d) { got.insert(d.mac.v); });
+  EXPECT_EQ(got, touched);
+  std::size_t all = 0;
+  t.for_each([&](const device&) { ++all; });
+  EXPECT_EQ(all, 1000u);
+}
