@@ -44,6 +44,19 @@ constexpr std::size_t kHeaderLimit = 16 * 1024;
 constexpr auto kRequestTimeout = std::chrono::seconds(30);
 constexpr auto kKeepAliveTimeout = std::chrono::seconds(60);
 constexpr std::size_t kMaxQueuedFrames = 4096;  // per link, before we call it stuck
+// A streamed body goes out in chunks of at most this many bytes; a chunk
+// that makes no progress for kStreamWriteTimeout ends the stream (a client
+// reading 1 KiB/s still finishes a chunk well within it).
+constexpr std::size_t kStreamChunk = 64 * 1024;
+constexpr auto kStreamWriteTimeout = std::chrono::seconds(120);
+
+std::string remote_endpoint_of(const tcp::socket& s) {
+  beast::error_code ec;
+  auto ep = s.remote_endpoint(ec);
+  if (ec) return "unknown";
+  return ep.address().is_v6() ? "[" + ep.address().to_string() + "]:" + std::to_string(ep.port())
+                              : ep.address().to_string() + ":" + std::to_string(ep.port());
+}
 
 std::string remote_ip_of(const tcp::socket& s) {
   beast::error_code ec;
@@ -204,8 +217,9 @@ class ssl_websocket_session : public websocket_session<ssl_websocket_session>,
 template <class Derived>
 class http_session {
  public:
-  http_session(services& svc, beast::flat_buffer buffer, std::string remote_ip)
-      : svc_(svc), buffer_(std::move(buffer)), remote_ip_(std::move(remote_ip)) {}
+  http_session(services& svc, beast::flat_buffer buffer, std::string remote_ip, std::string remote_endpoint)
+      : svc_(svc), buffer_(std::move(buffer)), remote_ip_(std::move(remote_ip)),
+        remote_endpoint_(std::move(remote_endpoint)) {}
 
  protected:
   Derived& derived() { return static_cast<Derived&>(*this); }
@@ -306,7 +320,8 @@ class http_session {
                     query_,
                     req.body(),
                     ct == req.end() ? std::string_view() : std::string_view(ct->value().data(), ct->value().size()),
-                    auth_};
+                    auth_,
+                    remote_endpoint_};
     http_reply reply;
     try {
       reply = match_.r->handler(ctx);
@@ -318,6 +333,7 @@ class http_session {
   }
 
   void send(http_reply reply, bool keep_alive, bool head = false) {
+    if (reply.stream && !head) return start_stream(std::move(reply));
     auto res = std::make_shared<http::response<http::string_body>>();
     res->version(11);
     res->result(reply.status);
@@ -341,10 +357,84 @@ class http_session {
     do_read();
   }
 
+  // Streaming: header with chunked encoding, then one chunk per pull, until
+  // the stream ends or the client goes away. A read runs alongside to see
+  // the client leave while we wait for data.
+  void start_stream(http_reply reply) {
+    stream_ = std::move(reply.stream);
+    auto res = std::make_shared<http::response<http::empty_body>>();
+    res->version(11);
+    res->result(reply.status);
+    res->set(http::field::server, std::string("hopwire-collector/") + kVersion);
+    res->set(http::field::content_type, reply.content_type);
+    res->set(http::field::cache_control, "no-store");
+    for (auto& [k, v] : reply.headers) res->set(k, v);
+    res->keep_alive(false);
+    res->chunked(true);
+    auto sr = std::make_shared<http::response_serializer<http::empty_body>>(*res);
+    res_ = std::make_shared<std::pair<decltype(res), decltype(sr)>>(res, sr);
+    beast::get_lowest_layer(derived().stream()).expires_after(kStreamWriteTimeout);
+    http::async_write_header(derived().stream(), *sr,
+                             beast::bind_front_handler(&http_session::on_stream_header, derived().shared_from_this()));
+  }
+
+  void on_stream_header(beast::error_code ec, std::size_t) {
+    if (ec) return end_stream();
+    watch_client();
+    pull_stream();
+  }
+
+  void watch_client() {
+    derived().stream().async_read_some(
+        net::buffer(watch_buf_), [self = derived().shared_from_this()](beast::error_code ec, std::size_t) {
+          if (ec) return self->end_stream();
+          self->watch_client();  // a client has nothing to say here; ignore it
+        });
+  }
+
+  void pull_stream() {
+    if (!stream_ || writing_) return;
+    chunk_.clear();
+    auto ex = derived().stream().get_executor();
+    const bool more = stream_->pull(chunk_, kStreamChunk, [self = derived().shared_from_this(), ex] {
+      net::post(ex, [self] { self->pull_stream(); });
+    });
+    if (!chunk_.empty()) {
+      writing_ = true;
+      beast::get_lowest_layer(derived().stream()).expires_after(kStreamWriteTimeout);
+      net::async_write(derived().stream(), http::make_chunk(net::buffer(chunk_)),
+                       beast::bind_front_handler(&http_session::on_chunk, derived().shared_from_this()));
+    } else if (!more) {
+      writing_ = true;
+      net::async_write(derived().stream(), http::make_chunk_last(),
+                       [self = derived().shared_from_this()](beast::error_code, std::size_t) { self->end_stream(); });
+    } else {
+      // Nothing pending: the wake callback brings us back.
+      beast::get_lowest_layer(derived().stream()).expires_never();
+    }
+  }
+
+  void on_chunk(beast::error_code ec, std::size_t) {
+    writing_ = false;
+    if (ec) return end_stream();
+    if (stream_) stream_->delivered(chunk_.size());
+    pull_stream();
+  }
+
+  void end_stream() {
+    if (!stream_) return;
+    auto s = std::move(stream_);
+    s->close();
+    beast::error_code ec;
+    beast::get_lowest_layer(derived().stream()).socket().shutdown(tcp::socket::shutdown_both, ec);
+    beast::get_lowest_layer(derived().stream()).close();
+  }
+
  protected:
   services& svc_;
   beast::flat_buffer buffer_;
   std::string remote_ip_;
+  std::string remote_endpoint_;  // ip:port
 
  private:
   std::optional<http::request_parser<http::string_body>> parser_;
@@ -354,13 +444,19 @@ class http_session {
   route_match match_;
   auth_result auth_;
   bool first_request_ = true;
+  // Streaming state.
+  std::shared_ptr<body_stream> stream_;
+  std::string chunk_;
+  bool writing_ = false;
+  char watch_buf_[256];
 };
 
 class plain_http_session : public http_session<plain_http_session>,
                            public std::enable_shared_from_this<plain_http_session> {
  public:
   plain_http_session(beast::tcp_stream&& stream, beast::flat_buffer&& buffer, services& svc)
-      : http_session(svc, std::move(buffer), remote_ip_of(stream.socket())), stream_(std::move(stream)) {}
+      : http_session(svc, std::move(buffer), remote_ip_of(stream.socket()), remote_endpoint_of(stream.socket())),
+        stream_(std::move(stream)) {}
 
   void run() { do_read(); }
   beast::tcp_stream& stream() { return stream_; }
@@ -381,7 +477,8 @@ class plain_http_session : public http_session<plain_http_session>,
 class ssl_http_session : public http_session<ssl_http_session>, public std::enable_shared_from_this<ssl_http_session> {
  public:
   ssl_http_session(beast::tcp_stream&& stream, ssl::context& ctx, beast::flat_buffer&& buffer, services& svc)
-      : http_session(svc, std::move(buffer), remote_ip_of(stream.socket())), stream_(std::move(stream), ctx) {}
+      : http_session(svc, std::move(buffer), remote_ip_of(stream.socket()), remote_endpoint_of(stream.socket())),
+        stream_(std::move(stream), ctx) {}
 
   void run() {
     beast::get_lowest_layer(stream_).expires_after(kRequestTimeout);

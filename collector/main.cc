@@ -21,6 +21,7 @@
 #include "collector/http_server.h"
 #include "collector/device_tracker.h"
 #include "collector/oui_table.h"
+#include "collector/pcap_hub.h"
 #include "collector/services.h"
 #include "collector/settings.h"
 #include "collector/sources.h"
@@ -61,6 +62,9 @@ int run_collector(const settings& cfg) {
   device_tracker tracker({cfg.max_devices, 64}, ouis);
   svc.sinks.push_back(&tracker);
   svc.tracker = &tracker;
+  pcap_hub pcap(cfg.pcap_queue);
+  svc.sinks.push_back(&pcap);
+  svc.pcap = &pcap;
   svc.started_unix = static_cast<std::uint64_t>(std::time(nullptr));
 
   // Declared after everything the sessions use, so it is destroyed first.
@@ -147,6 +151,11 @@ int main(int argc, char** argv) {
                        ->default_str("0");
   auto* o_oui = app.add_option("--oui-file", oui_file, "Manufacturer list (ieee-data CSV)")
                     ->default_str("/usr/share/ieee-data/oui.csv");
+  std::string pcap_queue;
+  auto* o_pcapq = app.add_option("--pcap-queue", pcap_queue,
+                                 "Queue per live pcap-ng stream; a client too slow to keep it from filling "
+                                 "loses whole packets (counted in /pcap/streams.json)")
+                      ->default_str("4MiB");
   auto* o_log = app.add_option("--log-level", log_level, "trace, debug, info, warn, error or off")->default_str("info");
 
   // token create|list|revoke
@@ -201,6 +210,10 @@ int main(int argc, char** argv) {
     if (o_log->count()) cfg.log_level = log_level;
     if (o_maxdev->count()) cfg.max_devices = max_devices;
     if (o_oui->count()) cfg.oui_file = oui_file;
+    if (o_pcapq->count()) {
+      cfg.pcap_queue = parse_size(pcap_queue);
+      if (cfg.pcap_queue < 64 * 1024) throw std::invalid_argument("--pcap-queue must be at least 64KiB");
+    }
 
     if (*token || *user) {
       init_logging("warn");

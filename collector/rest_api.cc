@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "collector/device_api.h"
+#include "collector/pcap_api.h"
 #include "collector/device_tracker.h"
 #include "common/clock.h"
 #include "common/protocol.h"
@@ -212,6 +213,7 @@ const std::vector<route>& route_table() {
       {"GET", "/datasource/by-uuid/{uuid}/source.json", kRead, "One capture source", source_by_uuid, kNoBody},
     };
     add_device_routes(t);
+    add_pcap_routes(t);
     return t;
   }();
   return table;

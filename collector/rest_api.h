@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -16,11 +17,29 @@
 
 namespace hopwire::collector {
 
+// A response body produced over time (pcap-ng streams). The HTTP session
+// sends it with chunked transfer encoding until it ends or the client goes
+// away. Implementations are called from the session's strand and, for wake
+// callbacks, from any thread.
+class body_stream {
+ public:
+  virtual ~body_stream() = default;
+  // Appends up to `max` pending bytes to `out`. When nothing is pending,
+  // keeps `wake` and calls it once, from any thread, when bytes arrive (or
+  // the stream ends). Returns false once the stream has ended and is drained.
+  virtual bool pull(std::string& out, std::size_t max, std::function<void()> wake) = 0;
+  // Bytes pulled have been written to the client.
+  virtual void delivered(std::size_t bytes) = 0;
+  // The client went away or the server stops: release everything.
+  virtual void close() = 0;
+};
+
 struct http_reply {
   unsigned status = 200;
   std::string content_type = "application/json";
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;
+  std::shared_ptr<body_stream> stream;  // set: body is streamed, `body` unused
 };
 
 http_reply text_reply(unsigned status, std::string message);
@@ -34,6 +53,7 @@ struct request_ctx {
   std::string_view body;
   std::string_view content_type;
   auth_result auth;
+  std::string_view remote;  // client address and port
 
   std::optional<std::string> query_param(std::string_view key) const;
 };

@@ -25,6 +25,7 @@ class packet_sink {
 };
 
 class device_tracker;
+class pcap_hub;
 
 struct services {
   credential_store& auth;
@@ -33,6 +34,7 @@ struct services {
   collector_stats& stats;
   std::vector<packet_sink*> sinks;
   device_tracker* tracker = nullptr;
+  pcap_hub* pcap = nullptr;
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
   std::uint64_t started_unix = 0;
 };

@@ -5,6 +5,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "common/host_port.h"
+#include "common/units.h"
 
 namespace hopwire::collector {
 
@@ -64,6 +65,9 @@ void load_settings_yaml(const std::filesystem::path& path, settings& out) {
         if (out.threads == 0 || out.threads > 64) throw std::runtime_error(where(path, v) + ": threads: expected 1 to 64");
       } else if (key == "max_devices") {
         out.max_devices = scalar<std::size_t>(path, key, v, "a number of devices (0 = no limit)");
+      } else if (key == "pcap_queue") {
+        out.pcap_queue = parse_size(scalar<std::string>(path, key, v, "a size such as 4MiB"));
+        if (out.pcap_queue < 64 * 1024) throw std::runtime_error(where(path, v) + ": pcap_queue: expected at least 64KiB");
       } else if (key == "oui_file") {
         out.oui_file = scalar<std::string>(path, key, v, "a path to ieee-data's oui.csv");
       } else if (key == "log_level") {
@@ -71,7 +75,7 @@ void load_settings_yaml(const std::filesystem::path& path, settings& out) {
       } else {
         throw std::runtime_error(where(path, kvp.first) + ": unknown setting '" + key +
                                  "' (known: listen, state_dir, remote_capture_port, remote_capture_listen, "
-                                 "tls_cert, tls_key, allow_plain_http, threads, log_level, max_devices, oui_file)");
+                                 "tls_cert, tls_key, allow_plain_http, threads, log_level, max_devices, oui_file, pcap_queue)");
       }
     } catch (const std::invalid_argument& e) {
       throw std::runtime_error(where(path, v) + ": " + e.what());

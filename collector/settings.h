@@ -15,6 +15,7 @@ struct settings {
   unsigned threads = 2;
   std::string log_level = "info";
   std::size_t max_devices = 0;  // 0: no limit
+  std::size_t pcap_queue = 4 * 1024 * 1024;  // bytes per live pcap-ng stream
   std::string oui_file = "/usr/share/ieee-data/oui.csv";
 };
 

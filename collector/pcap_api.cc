@@ -1,0 +1,105 @@
+#include "pcap_api.h"
+
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include "collector/device_json.h"
+#include "collector/device_tracker.h"
+#include "collector/pcap_hub.h"
+#include "collector/sources.h"
+
+namespace hopwire::collector {
+
+namespace {
+
+http_reply open_stream(request_ctx& ctx, pcap_filter f) {
+  http_reply r;
+  r.content_type = "application/x-pcapng";
+  r.stream = ctx.svc.pcap->subscribe(std::move(f), std::string(ctx.remote));
+  return r;
+}
+
+http_reply all_packets(request_ctx& ctx) {
+  if (!ctx.svc.pcap) return text_reply(503, "packet streaming is not running");
+  return open_stream(ctx, {});
+}
+
+http_reply by_source(request_ctx& ctx) {
+  if (!ctx.svc.pcap) return text_reply(503, "packet streaming is not running");
+  const auto& uuid = ctx.params.at(0);
+  if (!ctx.svc.sources.find(uuid)) return text_reply(404, "no source with UUID " + uuid);
+  pcap_filter f;
+  f.k = pcap_filter::kind::source;
+  f.uuid = uuid;
+  return open_stream(ctx, std::move(f));
+}
+
+http_reply by_device(request_ctx& ctx) {
+  if (!ctx.svc.pcap || !ctx.svc.tracker) return text_reply(503, "packet streaming is not running");
+  const auto mac = parse_device_key(ctx.params.at(0));
+  if (!mac || !ctx.svc.tracker->visit(*mac, [](const device&) {}))
+    return text_reply(404, "no device with key " + ctx.params.at(0));
+  pcap_filter f;
+  f.k = pcap_filter::kind::device;
+  f.mac = *mac;
+  return open_stream(ctx, std::move(f));
+}
+
+http_reply by_bssid(request_ctx& ctx) {
+  if (!ctx.svc.pcap || !ctx.svc.tracker) return text_reply(503, "packet streaming is not running");
+  const auto mac = mac_addr::parse(ctx.params.at(0));
+  if (!mac) return text_reply(404, "not a MAC address: " + ctx.params.at(0));
+  if (!ctx.svc.tracker->visit(*mac, [](const device&) {})) return text_reply(404, "no device with MAC " + ctx.params.at(0));
+  pcap_filter f;
+  f.k = pcap_filter::kind::bssid;
+  f.mac = *mac;
+  return open_stream(ctx, std::move(f));
+}
+
+http_reply streams(request_ctx& ctx) {
+  rapidjson::StringBuffer buf;
+  rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+  w.StartArray();
+  if (ctx.svc.pcap)
+    for (const auto& s : ctx.svc.pcap->stats()) {
+      w.StartObject();
+      w.Key("hopwire.pcap.stream.id");
+      w.Uint64(s.id);
+      w.Key("hopwire.pcap.stream.filter");
+      w.String(s.filter.c_str());
+      w.Key("hopwire.pcap.stream.remote");
+      w.String(s.remote.c_str());
+      w.Key("hopwire.pcap.stream.started");
+      w.Uint64(s.started_unix);
+      w.Key("hopwire.pcap.stream.bytes_sent");
+      w.Uint64(s.bytes_sent);
+      w.Key("hopwire.pcap.stream.packets_sent");
+      w.Uint64(s.packets_sent);
+      w.Key("hopwire.pcap.stream.packets_dropped");
+      w.Uint64(s.packets_dropped);
+      w.Key("hopwire.pcap.stream.queued_bytes");
+      w.Uint64(s.queued_bytes);
+      w.Key("hopwire.pcap.stream.queue_limit");
+      w.Uint64(s.queue_limit);
+      w.EndObject();
+    }
+  w.EndArray();
+  http_reply r;
+  r.body.assign(buf.GetString(), buf.GetSize());
+  return r;
+}
+
+}  // namespace
+
+void add_pcap_routes(std::vector<route>& t) {
+  constexpr role_mask kRead = mask(role::readonly);
+  t.push_back({"GET", "/pcap/all_packets.pcapng", kRead, "Live pcap-ng: every packet from every source", all_packets, 0});
+  t.push_back({"GET", "/datasource/pcap/by-uuid/{uuid}/packets.pcapng", kRead, "Live pcap-ng: one source", by_source, 0});
+  t.push_back({"GET", "/devices/pcap/by-key/{key}/packets.pcapng", kRead,
+               "Live pcap-ng: packets to, from or about one device", by_device, 0});
+  t.push_back({"GET", "/phy/phy80211/pcap/by-bssid/{mac}/packets.pcapng", kRead, "Live pcap-ng: one BSS", by_bssid, 0});
+  t.push_back({"GET", "/pcap/streams.json", kRead, "Live pcap-ng streams: filter, bytes, packets sent and dropped",
+               streams, 0});
+}
+
+}  // namespace hopwire::collector
