@@ -42,9 +42,12 @@ class pcap_hub::subscriber final : public body_stream, public std::enable_shared
     {
       std::lock_guard lock(mu_);
       if (closed_) return;
-      auto it = std::find(ifaces_.begin(), ifaces_.end(), iface_key);
-      const bool need_idb = it == ifaces_.end();
-      const auto iface_id = static_cast<std::uint32_t>(need_idb ? ifaces_.size() : it - ifaces_.begin());
+      // Consecutive packets nearly always come from the same interface.
+      std::size_t idx = last_iface_;
+      if (idx >= ifaces_.size() || ifaces_[idx] != iface_key)
+        idx = static_cast<std::size_t>(std::find(ifaces_.begin(), ifaces_.end(), iface_key) - ifaces_.begin());
+      const bool need_idb = idx == ifaces_.size();
+      const auto iface_id = static_cast<std::uint32_t>(idx);
       // Blocks are about 32 bytes of framing plus the data, the comment and padding.
       const std::size_t need = 64 + data.size() + comment.size() + (need_idb ? 64 + iface_name.size() + iface_desc.size() : 0);
       if (queue_.size() - head_ + need > limit_) {
@@ -55,6 +58,7 @@ class pcap_hub::subscriber final : public body_stream, public std::enable_shared
         pcapng::interface_description(queue_, dlt, iface_name, iface_desc);
         ifaces_.push_back(iface_key);
       }
+      last_iface_ = idx;
       pcapng::enhanced_packet(queue_, iface_id, ts_ns, data, orig_len, comment);
       ++sent_;
       wake = std::move(wake_);
@@ -129,6 +133,7 @@ class pcap_hub::subscriber final : public body_stream, public std::enable_shared
   std::string queue_;
   std::size_t head_ = 0;
   std::vector<std::string> ifaces_;  // interface id = index; key = uuid + link type
+  std::size_t last_iface_ = 0;
   std::function<void()> wake_;
   bool closed_ = false;
   std::uint64_t sent_ = 0, dropped_ = 0, bytes_sent_ = 0;
@@ -226,6 +231,7 @@ std::uint64_t pcap_hub::on_batch(source_entry& source, const wire::PacketBatch& 
   const auto* data = b.data();
   const auto* gps = b.gps();
   std::string comment, key;
+  std::uint32_t key_dlt = ~0u;
   for (const auto* r : *b.packets()) {
     const std::string_view bytes(reinterpret_cast<const char*>(data->data() + r->data_offset()), r->cap_len());
     frame_addresses fa;
@@ -251,9 +257,10 @@ std::uint64_t pcap_hub::on_batch(source_entry& source, const wire::PacketBatch& 
         comment += buf;
       }
     }
-    key = uuid;
-    key.push_back('/');
-    key += std::to_string(r->dlt());
+    if (r->dlt() != key_dlt) {
+      key_dlt = r->dlt();
+      key = uuid + "/" + std::to_string(key_dlt);
+    }
     for (const auto& s : subs) {
       const auto& f = s->filter();
       bool take = false;

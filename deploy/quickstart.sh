@@ -54,6 +54,8 @@ Hopwire is running.
 Try:
   curl -s -u admin:\$(cat $pwfile) http://127.0.0.1:$port/datasource/all_sources.json
   curl -s -u admin:\$(cat $pwfile) http://127.0.0.1:$port/system/status.json
+  curl -s -u admin:\$(cat $pwfile) http://127.0.0.1:$port/devices/views/phydot11_accesspoints/devices.json
+  curl -N -s -u admin:\$(cat $pwfile) http://127.0.0.1:$port/pcap/all_packets.pcapng | tshark -r -
 
 Ctrl-C stops both.
 EOT
