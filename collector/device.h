@@ -138,6 +138,7 @@ struct device {
   std::uint32_t index = 0;
   device* newer = nullptr;
   device* older = nullptr;
+  bool dirty = false;  // changed since it was last written to the database
 
   wifi_detail& w() {
     if (!wifi) wifi = std::make_unique<wifi_detail>();

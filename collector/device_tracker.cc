@@ -64,7 +64,7 @@ std::uint32_t device_tracker::source_index(const std::string& uuid, const std::s
   std::lock_guard lock(sources_mu_);
   auto it = source_by_uuid_.find(uuid);
   if (it != source_by_uuid_.end()) {
-    sources_[it->second].name = name;
+    if (!name.empty()) sources_[it->second].name = name;
     return it->second;
   }
   const auto idx = static_cast<std::uint32_t>(sources_.size());
@@ -108,6 +108,7 @@ void device_tracker::evict_one(shard& s) {
   if (s.oldest) s.oldest->older = nullptr;
   if (s.newest == victim) s.newest = nullptr;
   s.by_mac.erase(victim->mac.v);
+  s.removed.push_back(victim->mac.v);
   const auto idx = victim->index;
   if (idx + 1 != s.devices.size()) {
     s.devices[idx] = std::move(s.devices.back());
@@ -135,6 +136,10 @@ bool device_tracker::update(mac_addr mac, bool create, const packet_ctx& ctx, co
     count_.fetch_add(1, std::memory_order_relaxed);
   }
   touch(s, *d, ctx.now_ns);
+  if (!d->dirty) {
+    d->dirty = true;
+    s.dirty.push_back(mac.v);
+  }
   // Counters every device in the packet shares.
   ++d->packets;
   d->bytes += ctx.bytes;
@@ -639,6 +644,55 @@ void device_tracker::for_each_changed_since(std::uint64_t mod_ns, const visitor&
       }
       for (std::size_t j = 0; j < n; ++j) fn(copies[j]);
     }
+  }
+}
+
+void device_tracker::drain_changes(const std::function<void(mac_addr, const device*)>& fn) {
+  std::vector<std::uint64_t> dirty, removed;
+  for (std::size_t i = 0; i < opts_.shards; ++i) {
+    shard& s = shards_[i];
+    {
+      std::lock_guard lock(s.mu);
+      dirty.swap(s.dirty);
+      removed.swap(s.removed);
+    }
+    for (const auto mac : removed) {
+      std::lock_guard lock(s.mu);
+      if (!s.by_mac.find(mac)) fn(mac_addr{mac}, nullptr);  // else it came back and is dirty
+    }
+    for (std::size_t pos = 0; pos < dirty.size(); pos += kReadChunk) {
+      std::lock_guard lock(s.mu);
+      const auto end = std::min(pos + kReadChunk, dirty.size());
+      for (std::size_t j = pos; j < end; ++j)
+        if (device* d = s.by_mac.find(dirty[j]); d && d->dirty) {
+          d->dirty = false;
+          fn(d->mac, d);
+        }
+    }
+    dirty.clear();
+    removed.clear();
+  }
+}
+
+void device_tracker::restore(std::vector<std::unique_ptr<device>> devices) {
+  // Oldest first, so each shard's list ends up in modification order.
+  std::sort(devices.begin(), devices.end(),
+            [](const auto& a, const auto& b) { return a->mod_ns < b->mod_ns; });
+  for (auto& owned : devices) {
+    shard& s = shard_of(owned->mac);
+    std::lock_guard lock(s.mu);
+    if (s.by_mac.find(owned->mac.v)) continue;
+    if (per_shard_limit_ && s.devices.size() >= per_shard_limit_) evict_one(s);
+    device* d = owned.get();
+    d->index = static_cast<std::uint32_t>(s.devices.size());
+    d->dirty = false;
+    d->newer = d->older = nullptr;
+    s.devices.push_back(std::move(owned));
+    s.by_mac.insert(d->mac.v, d);
+    count_.fetch_add(1, std::memory_order_relaxed);
+    const auto mod = d->mod_ns;
+    d->mod_ns = 0;
+    touch(s, *d, mod);
   }
 }
 

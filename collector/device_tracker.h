@@ -73,6 +73,13 @@ class device_tracker final : public packet_sink {
   void for_each_changed_since(std::uint64_t mod_ns, const visitor& fn) const;
   bool visit(mac_addr mac, const visitor& fn) const;
 
+  // Persistence. drain_changes() hands every device changed since the last
+  // call to `fn` (under its shard lock; encode it and return) and every
+  // device evicted since then with a null pointer.
+  void drain_changes(const std::function<void(mac_addr, const device*)>& fn);
+  // Puts devices loaded from the database in place (before ingest starts).
+  void restore(std::vector<std::unique_ptr<device>> devices);
+
   std::size_t device_count() const { return count_.load(std::memory_order_relaxed); }
   std::uint64_t evicted() const { return evicted_.load(std::memory_order_relaxed); }
   std::uint64_t packets() const { return packets_.load(std::memory_order_relaxed); }
@@ -88,6 +95,7 @@ class device_tracker final : public packet_sink {
     std::vector<std::unique_ptr<device>> devices;
     device* newest = nullptr;
     device* oldest = nullptr;
+    std::vector<std::uint64_t> dirty, removed;  // MACs, for drain_changes()
   };
   struct packet_ctx;
 

@@ -19,7 +19,10 @@
 
 #include "collector/auth.h"
 #include "collector/http_server.h"
+#include "collector/device_json.h"
+#include "collector/device_persister.h"
 #include "collector/device_tracker.h"
+#include "collector/ek_writer.h"
 #include "collector/oui_table.h"
 #include "collector/pcap_hub.h"
 #include "collector/services.h"
@@ -60,6 +63,18 @@ int run_collector(const settings& cfg) {
   if (std::string why; !ouis.load(cfg.oui_file, why))
     spdlog::warn("manufacturer names unavailable ({}); install Debian's ieee-data package", why);
   device_tracker tracker({cfg.max_devices, 64}, ouis);
+  for (const auto& s : sources.all()) {
+    std::lock_guard lock(s->mu);
+    tracker.source_index(s->rec.uuid, s->rec.name);
+  }
+  device_persister persister(tracker, db, std::chrono::seconds(1));
+  {
+    const auto t0 = std::chrono::steady_clock::now();
+    const auto n = persister.load();
+    spdlog::info("loaded {} devices from the database in {:.2f} s", n,
+                 std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  }
+  persister.start();
   svc.sinks.push_back(&tracker);
   svc.tracker = &tracker;
   pcap_hub pcap(cfg.pcap_queue);
@@ -95,8 +110,46 @@ int run_collector(const settings& cfg) {
   for (unsigned i = 1; i < cfg.threads; ++i) threads.emplace_back([&io] { io.run(); });
   io.run();
   for (auto& t : threads) t.join();
+  persister.stop();
   spdlog::info("stopped");
   return 0;
+}
+
+// `export`: every stored device as Kismet-style JSON on stdout. Opens the
+// database read-only, so it works while a collector runs.
+int export_devices(const std::filesystem::path& state_dir, const std::string& format) {
+  init_logging("warn");
+  if (format != "json" && format != "itjson") throw std::invalid_argument("--format must be json or itjson");
+  store db(state_dir / "db", true);
+  oui_table ouis;
+  std::string why;
+  ouis.load(std::string(kDefaultOuiPath), why);
+  device_tracker tracker({0, 64}, ouis);
+  for (const auto& s : db.load_sources()) tracker.source_index(s.uuid, s.name);
+  device_persister persister(tracker, db, std::chrono::seconds(1));
+  persister.load();
+  std::string out;
+  {
+    string_sink sink(out);
+    json_writer w(sink);
+    if (format == "json") w.StartArray();
+    tracker.for_each([&](const device& d) {
+      write_device(w, d, tracker);
+      if (format == "itjson") {
+        sink.Put('\n');
+        w.Reset(sink);
+      }
+      if (out.size() > (1 << 20)) {
+        std::fwrite(out.data(), 1, out.size(), stdout);
+        out.clear();
+      }
+    });
+    if (format == "json") w.EndArray();
+    sink.Flush();
+  }
+  if (format == "json") out.push_back('\n');
+  std::fwrite(out.data(), 1, out.size(), stdout);
+  return std::fflush(stdout) == 0 ? 0 : 1;
 }
 
 std::string read_password_interactive(const std::string& prompt) {
@@ -176,7 +229,10 @@ int main(int argc, char** argv) {
   auto* passwd = user->add_subcommand("passwd", "Set a user's password (read from the terminal or stdin)");
   passwd->add_option("name", user_name, "User name")->default_str("admin");
   passwd->add_option("--password-file", password_file, "Read the new password from this file instead");
-  for (auto* sub : {tcreate, tlist, trevoke, passwd}) {
+  std::string export_format = "json";
+  auto* exp = app.add_subcommand("export", "Write every stored device as JSON to stdout (works while the collector runs)");
+  exp->add_option("--format", export_format, "json (one array) or itjson (one device per line)")->default_str("json");
+  for (auto* sub : {tcreate, tlist, trevoke, passwd, exp}) {
     sub->add_option("--state-dir", state_dir, "State directory")->default_str("/var/lib/hopwire");
   }
 
@@ -215,6 +271,7 @@ int main(int argc, char** argv) {
       if (cfg.pcap_queue < 64 * 1024) throw std::invalid_argument("--pcap-queue must be at least 64KiB");
     }
 
+    if (*exp) return export_devices(cfg.state_dir, export_format);
     if (*token || *user) {
       init_logging("warn");
       prepare_state_dir(cfg.state_dir);

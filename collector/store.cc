@@ -82,7 +82,7 @@ bool decode(std::string_view text, stored_source& s) {
 
 }  // namespace
 
-store::store(const std::filesystem::path& dir) {
+store::store(const std::filesystem::path& dir, bool read_only) {
   rocksdb::DBOptions opts;
   opts.create_if_missing = true;
   opts.create_missing_column_families = true;
@@ -92,7 +92,10 @@ store::store(const std::filesystem::path& dir) {
   std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
   for (const char* name : kFamilies) cfs.emplace_back(name, rocksdb::ColumnFamilyOptions());
   rocksdb::DB* raw = nullptr;
-  auto st = rocksdb::DB::Open(opts, dir.string(), cfs, &handles_, &raw);
+  if (read_only && !std::filesystem::exists(dir / "CURRENT"))
+    throw std::runtime_error("no database in " + dir.string());
+  auto st = read_only ? rocksdb::DB::OpenForReadOnly(opts, dir.string(), cfs, &handles_, &raw)
+                      : rocksdb::DB::Open(opts, dir.string(), cfs, &handles_, &raw);
   if (!st.ok()) {
     std::string why = st.ToString();
     if (st.IsIOError() && why.find("lock") != std::string::npos)
@@ -100,12 +103,16 @@ store::store(const std::filesystem::path& dir) {
     throw std::runtime_error("cannot open database " + dir.string() + ": " + why);
   }
   db_.reset(raw);
+  read_only_ = read_only;
   meta_ = handles_[1];
   sources_ = handles_[2];
+  devices_ = handles_[3];
 
   std::string version;
   st = db_->Get(rocksdb::ReadOptions(), meta_, "schema_version", &version);
-  if (st.IsNotFound()) {
+  if (st.IsNotFound() && read_only) {
+    throw std::runtime_error("database " + dir.string() + " has no schema version");
+  } else if (st.IsNotFound()) {
     st = db_->Put(rocksdb::WriteOptions(), meta_, "schema_version", std::to_string(kSchemaVersion));
     if (!st.ok()) throw std::runtime_error("cannot write to database " + dir.string() + ": " + st.ToString());
   } else if (!st.ok()) {
@@ -118,7 +125,7 @@ store::store(const std::filesystem::path& dir) {
 
 store::~store() {
   if (db_) {
-    db_->FlushWAL(true);
+    if (!read_only_) db_->FlushWAL(true);
     for (auto* h : handles_) db_->DestroyColumnFamilyHandle(h);
     db_->Close();
   }
@@ -149,6 +156,45 @@ std::vector<stored_source> store::load_sources() {
     }
   }
   return out;
+}
+
+namespace {
+
+std::string mac_key(std::uint64_t mac) {
+  std::string k(8, '\0');
+  for (int i = 0; i < 8; ++i) k[i] = static_cast<char>(mac >> (56 - 8 * i));
+  return k;
+}
+
+}  // namespace
+
+bool store::write_devices(const device_changes& changes) {
+  rocksdb::WriteBatch batch;
+  for (const auto& [mac, rec] : changes.put) batch.Put(devices_, mac_key(mac), rec);
+  for (const auto mac : changes.erase) batch.Delete(devices_, mac_key(mac));
+  rocksdb::WriteOptions wo;
+  wo.sync = false;
+  auto st = db_->Write(wo, &batch);
+  if (!st.ok()) {
+    std::lock_guard lock(g_error_mu);
+    ++write_errors_;
+    last_error_ = st.ToString();
+    return false;
+  }
+  return true;
+}
+
+void store::load_devices(const std::function<void(std::uint64_t, std::string_view)>& fn) {
+  rocksdb::ReadOptions ro;
+  ro.fill_cache = false;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, devices_));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    const auto k = it->key();
+    if (k.size() != 8) continue;
+    std::uint64_t mac = 0;
+    for (int i = 0; i < 8; ++i) mac = mac << 8 | static_cast<unsigned char>(k[i]);
+    fn(mac, it->value().ToStringView());
+  }
 }
 
 std::string store::last_error() const {

@@ -3,6 +3,8 @@
 // column family per kind of record, and a schema version in "meta".
 
 #include <cstdint>
+#include <functional>
+#include <string_view>
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -45,7 +47,8 @@ class store {
 
   // Opens or creates the database. Throws std::runtime_error with a clear
   // message (locked by another process, unwritable, newer schema, ...).
-  explicit store(const std::filesystem::path& dir);
+  // read_only: for tools (export) that run beside a live collector.
+  explicit store(const std::filesystem::path& dir, bool read_only = false);
   ~store();
   store(const store&) = delete;
   store& operator=(const store&) = delete;
@@ -56,6 +59,17 @@ class store {
   bool put_source(const stored_source& s);
   std::vector<stored_source> load_sources();
 
+  // Devices, keyed by MAC. One write per flush; false (error remembered)
+  // when it failed.
+  struct device_changes {
+    std::vector<std::pair<std::uint64_t, std::string>> put;
+    std::vector<std::uint64_t> erase;
+    bool empty() const { return put.empty() && erase.empty(); }
+  };
+  bool write_devices(const device_changes& changes);
+  // Calls `fn` for every stored device record, in MAC order.
+  void load_devices(const std::function<void(std::uint64_t mac, std::string_view record)>& fn);
+
   std::uint64_t write_errors() const { return write_errors_; }
   std::string last_error() const;
 
@@ -64,6 +78,8 @@ class store {
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
   rocksdb::ColumnFamilyHandle* meta_ = nullptr;
   rocksdb::ColumnFamilyHandle* sources_ = nullptr;
+  rocksdb::ColumnFamilyHandle* devices_ = nullptr;
+  bool read_only_ = false;
   std::uint64_t write_errors_ = 0;
   std::string last_error_;
 };
