@@ -24,6 +24,7 @@
 #include "collector/device_tracker.h"
 #include "collector/ek_writer.h"
 #include "collector/oui_table.h"
+#include "collector/packet_log.h"
 #include "collector/pcap_hub.h"
 #include "collector/services.h"
 #include "collector/settings.h"
@@ -53,7 +54,7 @@ int run_collector(const settings& cfg) {
                  written->string(), cfg.state_dir.string());
   }
 
-  store db(cfg.state_dir / "db");
+  store db(cfg.state_dir / "db", false, {cfg.packet_log_max, cfg.packet_retention_seconds});
   source_registry sources;
   sources.load(db.load_sources());
   collector_stats stats;
@@ -80,6 +81,15 @@ int run_collector(const settings& cfg) {
   pcap_hub pcap(cfg.pcap_queue);
   svc.sinks.push_back(&pcap);
   svc.pcap = &pcap;
+  packet_log log(db);
+  if (cfg.packet_log_max) {
+    log.start();
+    svc.sinks.push_back(&log);
+    svc.log = &log;
+    spdlog::info("packet log on: at most {} MiB, kept {} h", cfg.packet_log_max >> 20, cfg.packet_retention_seconds / 3600);
+  } else {
+    spdlog::info("packet log off");
+  }
   svc.started_unix = static_cast<std::uint64_t>(std::time(nullptr));
 
   // Declared after everything the sessions use, so it is destroyed first.
@@ -111,6 +121,7 @@ int run_collector(const settings& cfg) {
   io.run();
   for (auto& t : threads) t.join();
   persister.stop();
+  log.stop();
   spdlog::info("stopped");
   return 0;
 }
@@ -209,6 +220,12 @@ int main(int argc, char** argv) {
                                  "Queue per live pcap-ng stream; a client too slow to keep it from filling "
                                  "loses whole packets (counted in /pcap/streams.json)")
                       ->default_str("4MiB");
+  std::string packet_log_max, packet_retention;
+  auto* o_plmax = app.add_option("--packet-log-max", packet_log_max,
+                                 "Packet log size limit; the oldest packets go first (0 turns the log off)")
+                      ->default_str("20GiB");
+  auto* o_plret = app.add_option("--packet-retention", packet_retention, "How long logged packets are kept")
+                      ->default_str("7d");
   auto* o_log = app.add_option("--log-level", log_level, "trace, debug, info, warn, error or off")->default_str("info");
 
   // token create|list|revoke
@@ -266,6 +283,12 @@ int main(int argc, char** argv) {
     if (o_log->count()) cfg.log_level = log_level;
     if (o_maxdev->count()) cfg.max_devices = max_devices;
     if (o_oui->count()) cfg.oui_file = oui_file;
+    if (o_plmax->count()) cfg.packet_log_max = parse_size(packet_log_max);
+    if (o_plret->count())
+      cfg.packet_retention_seconds = static_cast<std::uint64_t>(
+          std::chrono::duration_cast<std::chrono::seconds>(parse_duration(packet_retention)).count());
+    if (cfg.packet_log_max && cfg.packet_log_max < (4u << 20))
+      throw std::invalid_argument("--packet-log-max must be 0 (off) or at least 4MiB");
     if (o_pcapq->count()) {
       cfg.pcap_queue = parse_size(pcap_queue);
       if (cfg.pcap_queue < 64 * 1024) throw std::invalid_argument("--pcap-queue must be at least 64KiB");

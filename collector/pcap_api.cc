@@ -5,6 +5,7 @@
 
 #include "collector/device_json.h"
 #include "collector/device_tracker.h"
+#include "collector/packet_log.h"
 #include "collector/pcap_hub.h"
 #include "collector/sources.h"
 
@@ -56,6 +57,63 @@ http_reply by_bssid(request_ctx& ctx) {
   return open_stream(ctx, std::move(f));
 }
 
+// Seconds since the epoch, fractions allowed ("1432996123.824314"), into
+// ns exactly (no floating point: a boundary packet must not fall out).
+bool parse_time(const std::string& s, std::uint64_t& ns) {
+  const auto dot = s.find('.');
+  const std::string whole = s.substr(0, dot);
+  std::string frac = dot == std::string::npos ? std::string() : s.substr(dot + 1);
+  if (whole.empty() || whole.size() > 11 || frac.size() > 9) return false;
+  for (char c : whole + frac)
+    if (c < '0' || c > '9') return false;
+  frac.resize(9, '0');
+  ns = std::stoull(whole) * 1000000000ull + std::stoull(frac);
+  return true;
+}
+
+http_reply history(request_ctx& ctx) {
+  history_query q;
+  auto param = [&](std::initializer_list<const char*> names) -> std::optional<std::string> {
+    for (const char* n : names)
+      if (auto v = ctx.query_param(n)) return v;
+    return std::nullopt;
+  };
+  if (auto v = param({"from", "timestamp_start"}); v && !parse_time(*v, q.from_ns))
+    return text_reply(400, "from: expected Unix seconds, got '" + *v + "'");
+  if (auto v = param({"to", "timestamp_end"}); v && !parse_time(*v, q.to_ns))
+    return text_reply(400, "to: expected Unix seconds, got '" + *v + "'");
+  if (q.to_ns < q.from_ns) return text_reply(400, "to is before from");
+  if (auto v = param({"datasource"})) {
+    if (!ctx.svc.sources.find(*v)) return text_reply(404, "no source with UUID " + *v);
+    q.source_uuid = *v;
+  }
+  if (auto v = param({"device", "device_id"})) {
+    auto mac = parse_device_key(*v);
+    if (!mac) mac = mac_addr::parse(*v);
+    if (!mac) return text_reply(400, "device: expected a device key or a MAC address, got '" + *v + "'");
+    q.device = mac;
+  }
+  if (auto v = param({"bssid"})) {
+    const auto mac = mac_addr::parse(*v);
+    if (!mac) return text_reply(400, "bssid: expected a MAC address, got '" + *v + "'");
+    q.bssid = mac;
+  }
+  if (auto v = param({"limit"})) {
+    try {
+      std::size_t used = 0;
+      q.limit = std::stoull(*v, &used);
+      if (used != v->size()) throw std::invalid_argument("x");
+    } catch (...) {
+      return text_reply(400, "limit: expected a number of packets, got '" + *v + "'");
+    }
+  }
+  if (!ctx.svc.log) return text_reply(503, "the packet log is off (--packet-log-max 0)");
+  http_reply r;
+  r.content_type = "application/x-pcapng";
+  r.stream = open_history(ctx.svc.db, ctx.svc.sources, std::move(q));
+  return r;
+}
+
 http_reply streams(request_ctx& ctx) {
   rapidjson::StringBuffer buf;
   rapidjson::Writer<rapidjson::StringBuffer> w(buf);
@@ -98,6 +156,10 @@ void add_pcap_routes(std::vector<route>& t) {
   t.push_back({"GET", "/devices/pcap/by-key/{key}/packets.pcapng", kRead,
                "Live pcap-ng: packets to, from or about one device", by_device, 0});
   t.push_back({"GET", "/phy/phy80211/pcap/by-bssid/{mac}/packets.pcapng", kRead, "Live pcap-ng: one BSS", by_bssid, 0});
+  t.push_back({"GET", "/pcap/history.pcapng", kRead,
+               "Logged packets as pcap-ng: from, to (Unix seconds), datasource, device, bssid, limit", history, 0});
+  t.push_back({"GET", "/logging/kismetdb/pcap/{title}", kRead,
+               "Kismet's name for the packet log (timestamp_start, timestamp_end, datasource, device_id)", history, 0});
   t.push_back({"GET", "/pcap/streams.json", kRead, "Live pcap-ng streams: filter, bytes, packets sent and dropped",
                streams, 0});
 }

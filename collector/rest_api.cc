@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "collector/device_api.h"
+#include "collector/packet_log.h"
 #include "collector/pcap_api.h"
 #include "collector/device_tracker.h"
 #include "common/clock.h"
@@ -149,6 +150,12 @@ http_reply system_status(request_ctx& ctx) {
       w.Key(k.c_str());
       w.Uint64(v);
     });
+  }
+  kv_bool(w, "hopwire.system.packet_log.enabled", ctx.svc.log != nullptr);
+  if (const auto* l = ctx.svc.log) {
+    kv(w, "hopwire.system.packet_log.packets_logged", l->logged());
+    kv(w, "hopwire.system.packet_log.packets_dropped", l->dropped());
+    kv(w, "hopwire.system.packet_log.bytes", ctx.svc.db.packet_log_bytes());
   }
   kv(w, "hopwire.system.storage.write_errors", ctx.svc.db.write_errors());
   const auto err = ctx.svc.db.last_error();

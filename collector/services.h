@@ -26,6 +26,7 @@ class packet_sink {
 
 class device_tracker;
 class pcap_hub;
+class packet_log;
 
 struct services {
   credential_store& auth;
@@ -35,6 +36,7 @@ struct services {
   std::vector<packet_sink*> sinks;
   device_tracker* tracker = nullptr;
   pcap_hub* pcap = nullptr;
+  packet_log* log = nullptr;  // null when the packet log is off
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
   std::uint64_t started_unix = 0;
 };

@@ -1,5 +1,6 @@
 #include "settings.h"
 
+#include <chrono>
 #include <stdexcept>
 
 #include <yaml-cpp/yaml.h>
@@ -68,6 +69,12 @@ void load_settings_yaml(const std::filesystem::path& path, settings& out) {
       } else if (key == "pcap_queue") {
         out.pcap_queue = parse_size(scalar<std::string>(path, key, v, "a size such as 4MiB"));
         if (out.pcap_queue < 64 * 1024) throw std::runtime_error(where(path, v) + ": pcap_queue: expected at least 64KiB");
+      } else if (key == "packet_log_max") {
+        out.packet_log_max = parse_size(scalar<std::string>(path, key, v, "a size such as 20GiB (0 = no packet log)"));
+      } else if (key == "packet_retention") {
+        out.packet_retention_seconds = static_cast<std::uint64_t>(
+            std::chrono::duration_cast<std::chrono::seconds>(
+                parse_duration(scalar<std::string>(path, key, v, "a duration such as 7d"))).count());
       } else if (key == "oui_file") {
         out.oui_file = scalar<std::string>(path, key, v, "a path to ieee-data's oui.csv");
       } else if (key == "log_level") {
@@ -75,7 +82,7 @@ void load_settings_yaml(const std::filesystem::path& path, settings& out) {
       } else {
         throw std::runtime_error(where(path, kvp.first) + ": unknown setting '" + key +
                                  "' (known: listen, state_dir, remote_capture_port, remote_capture_listen, "
-                                 "tls_cert, tls_key, allow_plain_http, threads, log_level, max_devices, oui_file, pcap_queue)");
+                                 "tls_cert, tls_key, allow_plain_http, threads, log_level, max_devices, oui_file, pcap_queue, packet_log_max, packet_retention)");
       }
     } catch (const std::invalid_argument& e) {
       throw std::runtime_error(where(path, v) + ": " + e.what());

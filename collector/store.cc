@@ -1,5 +1,6 @@
 #include "store.h"
 
+#include <algorithm>
 #include <mutex>
 #include <stdexcept>
 
@@ -82,15 +83,34 @@ bool decode(std::string_view text, stored_source& s) {
 
 }  // namespace
 
-store::store(const std::filesystem::path& dir, bool read_only) {
+store::store(const std::filesystem::path& dir, bool read_only, packet_log_options log) {
   rocksdb::DBOptions opts;
   opts.create_if_missing = true;
   opts.create_missing_column_families = true;
-  opts.max_open_files = 256;
+  opts.max_open_files = -1;  // FIFO TTL needs every file open; there are few
   opts.keep_log_file_num = 4;
   opts.max_total_wal_size = 64 << 20;
   std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
-  for (const char* name : kFamilies) cfs.emplace_back(name, rocksdb::ColumnFamilyOptions());
+  for (const char* name : kFamilies) {
+    rocksdb::ColumnFamilyOptions cf;
+    if (std::string_view(name) == "packets") {
+      // Append-only, time-ordered: FIFO compaction drops whole files, the
+      // oldest first, when the size limit or the TTL is reached — retention
+      // that never rewrites data and never stalls the writer.
+      const std::uint64_t limit = std::max<std::uint64_t>(log.max_bytes, 1 << 20);
+      cf.write_buffer_size = static_cast<std::size_t>(std::clamp<std::uint64_t>(limit / 8, 256 << 10, 32 << 20));
+      cf.max_write_buffer_number = 2;
+      cf.compaction_style = rocksdb::kCompactionStyleFIFO;
+      // Files plus the two memtables stay under the limit.
+      cf.compaction_options_fifo.max_table_files_size = limit > 3 * cf.write_buffer_size ? limit - 3 * cf.write_buffer_size
+                                                                                        : limit / 2;
+      cf.compaction_options_fifo.allow_compaction = false;
+      cf.ttl = log.retention_seconds;
+      cf.periodic_compaction_seconds = 0;
+      cf.level0_file_num_compaction_trigger = 1;
+    }
+    cfs.emplace_back(name, cf);
+  }
   rocksdb::DB* raw = nullptr;
   if (read_only && !std::filesystem::exists(dir / "CURRENT"))
     throw std::runtime_error("no database in " + dir.string());
@@ -107,6 +127,7 @@ store::store(const std::filesystem::path& dir, bool read_only) {
   meta_ = handles_[1];
   sources_ = handles_[2];
   devices_ = handles_[3];
+  packets_ = handles_[4];
 
   std::string version;
   st = db_->Get(rocksdb::ReadOptions(), meta_, "schema_version", &version);
@@ -195,6 +216,52 @@ void store::load_devices(const std::function<void(std::uint64_t, std::string_vie
     for (int i = 0; i < 8; ++i) mac = mac << 8 | static_cast<unsigned char>(k[i]);
     fn(mac, it->value().ToStringView());
   }
+}
+
+bool store::write_packet_blocks(const std::vector<std::pair<std::string, std::string>>& blocks) {
+  rocksdb::WriteBatch batch;
+  for (const auto& [k, v] : blocks) batch.Put(packets_, k, v);
+  rocksdb::WriteOptions wo;
+  wo.sync = false;
+  auto st = db_->Write(wo, &batch);
+  if (!st.ok()) {
+    std::lock_guard lock(g_error_mu);
+    ++write_errors_;
+    last_error_ = st.ToString();
+    return false;
+  }
+  return true;
+}
+
+namespace {
+
+class rocks_cursor final : public packet_cursor {
+ public:
+  explicit rocks_cursor(rocksdb::Iterator* it) : it_(it) {}
+  bool valid() const override { return it_->Valid(); }
+  std::string_view key() const override { return it_->key().ToStringView(); }
+  std::string_view value() const override { return it_->value().ToStringView(); }
+  void next() override { it_->Next(); }
+
+ private:
+  std::unique_ptr<rocksdb::Iterator> it_;
+};
+
+}  // namespace
+
+std::unique_ptr<packet_cursor> store::packets_from(std::string_view start_key) const {
+  rocksdb::ReadOptions ro;
+  ro.fill_cache = false;
+  auto* it = db_->NewIterator(ro, packets_);
+  it->Seek(rocksdb::Slice(start_key.data(), start_key.size()));
+  return std::make_unique<rocks_cursor>(it);
+}
+
+std::uint64_t store::packet_log_bytes() const {
+  std::uint64_t files = 0, mem = 0;
+  db_->GetIntProperty(packets_, "rocksdb.total-sst-files-size", &files);
+  db_->GetIntProperty(packets_, "rocksdb.cur-size-all-mem-tables", &mem);
+  return files + mem;
 }
 
 std::string store::last_error() const {

@@ -7,6 +7,7 @@
 #include <string_view>
 #include <filesystem>
 #include <memory>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -41,6 +42,23 @@ struct stored_source {
   std::string remote_ip;
 };
 
+// The packet log's limits: the oldest data goes when either is reached
+// (whole files at a time: RocksDB FIFO compaction, by size and by TTL).
+struct packet_log_options {
+  std::uint64_t max_bytes = 20ull << 30;      // 0: no packet log
+  std::uint64_t retention_seconds = 7 * 86400;
+};
+
+// Reads the packet log in key (time) order.
+class packet_cursor {
+ public:
+  virtual ~packet_cursor() = default;
+  virtual bool valid() const = 0;
+  virtual std::string_view key() const = 0;
+  virtual std::string_view value() const = 0;
+  virtual void next() = 0;
+};
+
 class store {
  public:
   static constexpr std::uint32_t kSchemaVersion = 1;
@@ -48,7 +66,7 @@ class store {
   // Opens or creates the database. Throws std::runtime_error with a clear
   // message (locked by another process, unwritable, newer schema, ...).
   // read_only: for tools (export) that run beside a live collector.
-  explicit store(const std::filesystem::path& dir, bool read_only = false);
+  explicit store(const std::filesystem::path& dir, bool read_only = false, packet_log_options log = {});
   ~store();
   store(const store&) = delete;
   store& operator=(const store&) = delete;
@@ -70,6 +88,11 @@ class store {
   // Calls `fn` for every stored device record, in MAC order.
   void load_devices(const std::function<void(std::uint64_t mac, std::string_view record)>& fn);
 
+  // Packet log blocks (see packet_log.h for the format).
+  bool write_packet_blocks(const std::vector<std::pair<std::string, std::string>>& blocks);
+  std::unique_ptr<packet_cursor> packets_from(std::string_view start_key) const;
+  std::uint64_t packet_log_bytes() const;  // files + memory
+
   std::uint64_t write_errors() const { return write_errors_; }
   std::string last_error() const;
 
@@ -79,6 +102,7 @@ class store {
   rocksdb::ColumnFamilyHandle* meta_ = nullptr;
   rocksdb::ColumnFamilyHandle* sources_ = nullptr;
   rocksdb::ColumnFamilyHandle* devices_ = nullptr;
+  rocksdb::ColumnFamilyHandle* packets_ = nullptr;
   bool read_only_ = false;
   std::uint64_t write_errors_ = 0;
   std::string last_error_;

@@ -1,0 +1,346 @@
+#include "packet_log.h"
+
+#include <chrono>
+#include <cstring>
+#include <random>
+
+#include "collector/pcap_hub.h"
+#include "collector/pcapng_writer.h"
+#include "collector/sources.h"
+#include "collector/store.h"
+#include "common/log.h"
+#include "common/protocol.h"
+#include "common/uuid.h"
+#include "hopwire/version.h"
+
+namespace hopwire::collector {
+
+namespace {
+
+constexpr std::uint8_t kBlockVersion = 1;
+constexpr std::uint64_t kBlockSpanNs = 60ull * 1000000000ull;
+constexpr std::size_t kBlockMaxBytes = 1u << 20;
+constexpr std::size_t kBlockHeader = 1 + 16 + 8 + 8 + 4;
+
+template <typename T>
+void put(std::string& o, T v) {
+  char b[sizeof(T)];
+  std::memcpy(b, &v, sizeof(T));
+  o.append(b, sizeof(T));
+}
+template <typename T>
+void patch(std::string& o, std::size_t at, T v) {
+  std::memcpy(o.data() + at, &v, sizeof(T));
+}
+void put_be64(std::string& o, std::uint64_t v) {
+  for (int i = 7; i >= 0; --i) o.push_back(static_cast<char>(v >> (8 * i)));
+}
+void put_be32(std::string& o, std::uint32_t v) {
+  for (int i = 3; i >= 0; --i) o.push_back(static_cast<char>(v >> (8 * i)));
+}
+
+// A cursor over a block that never reads past its end.
+class block_reader {
+ public:
+  explicit block_reader(std::string_view b) : b_(b) {}
+  template <typename T>
+  bool get(T& v) {
+    if (b_.size() - pos_ < sizeof(T)) return false;
+    std::memcpy(&v, b_.data() + pos_, sizeof(T));
+    pos_ += sizeof(T);
+    return true;
+  }
+  bool bytes(std::size_t n, std::string_view& out) {
+    if (b_.size() - pos_ < n) return false;
+    out = b_.substr(pos_, n);
+    pos_ += n;
+    return true;
+  }
+
+ private:
+  std::string_view b_;
+  std::size_t pos_ = 0;
+};
+
+struct logged_packet {
+  std::uint64_t ts_ns = 0;
+  std::uint32_t dlt = 0, orig_len = 0, freq_khz = 0;
+  std::int16_t signal = 0;
+  std::uint16_t flags = 0;
+  double lat = 0, lon = 0, alt = 0;
+  std::string_view data;
+};
+
+}  // namespace
+
+packet_log::packet_log(store& db, std::size_t queue_bytes)
+    : db_(db), queue_limit_(queue_bytes),
+      run_id_(static_cast<std::uint32_t>(std::chrono::system_clock::now().time_since_epoch() / std::chrono::seconds(1))) {}
+
+packet_log::~packet_log() { stop(); }
+
+void packet_log::start() {
+  std::lock_guard lock(mu_);
+  if (thread_.joinable()) return;
+  stop_ = false;
+  thread_ = std::thread([this] { run(); });
+}
+
+void packet_log::stop() {
+  {
+    std::lock_guard lock(mu_);
+    if (!thread_.joinable()) return;
+    stop_ = true;
+  }
+  cv_.notify_all();
+  thread_.join();
+}
+
+std::uint64_t packet_log::on_batch(source_entry& source, const wire::PacketBatch& b) {
+  if (!b.packets() || !b.data() || b.packets()->size() == 0) return 0;
+  std::string uuid_text;
+  {
+    std::lock_guard lock(source.mu);
+    uuid_text = source.rec.uuid;
+  }
+  const auto id = uuid::parse(uuid_text).value_or(uuid{});
+  const auto* data = b.data();
+  const auto* gps = b.gps();
+
+  std::vector<std::pair<std::string, std::string>> blocks;
+  std::vector<std::uint32_t> counts;
+  std::string* cur = nullptr;
+  std::uint64_t min_ts = 0, max_ts = 0;
+  std::uint32_t count = 0;
+  auto close_block = [&] {
+    if (!cur) return;
+    patch(*cur, 1 + 16, min_ts);
+    patch(*cur, 1 + 16 + 8, max_ts);
+    patch(*cur, 1 + 16 + 16, count);
+    counts.push_back(count);
+    cur = nullptr;
+  };
+  for (const auto* r : *b.packets()) {
+    const std::uint64_t ts = r->ts_ns();
+    if (cur && (ts < min_ts || ts - min_ts > kBlockSpanNs || cur->size() > kBlockMaxBytes)) close_block();
+    if (!cur) {
+      blocks.emplace_back();
+      put_be64(blocks.back().first, ts);  // rest of the key is added under the lock
+      cur = &blocks.back().second;
+      cur->reserve(64 * 1024);
+      cur->push_back(static_cast<char>(kBlockVersion));
+      cur->append(reinterpret_cast<const char*>(id.bytes.data()), 16);
+      put<std::uint64_t>(*cur, 0);
+      put<std::uint64_t>(*cur, 0);
+      put<std::uint32_t>(*cur, 0);
+      min_ts = max_ts = ts;
+      count = 0;
+    }
+    max_ts = std::max(max_ts, ts);
+    ++count;
+    put(*cur, ts);
+    put(*cur, r->dlt());
+    put(*cur, r->orig_len());
+    put(*cur, r->freq_khz());
+    put(*cur, r->signal_dbm());
+    std::uint16_t flags = r->flags();
+    const bool has_gps = (flags & protocol::kFlagGps) && gps && r->gps_index() < gps->size();
+    if (!has_gps) flags &= static_cast<std::uint16_t>(~protocol::kFlagGps);
+    put(*cur, flags);
+    if (has_gps) {
+      const auto* g = gps->Get(r->gps_index());
+      put(*cur, g->lat());
+      put(*cur, g->lon());
+      put(*cur, g->alt());
+    }
+    put(*cur, r->cap_len());
+    cur->append(reinterpret_cast<const char*>(data->data() + r->data_offset()), r->cap_len());
+  }
+  close_block();
+
+  {
+    std::lock_guard lock(mu_);
+    for (std::size_t i = 0; i < blocks.size(); ++i) {
+      auto& [key, value] = blocks[i];
+      if (queued_bytes_ + value.size() > queue_limit_ || !thread_.joinable()) {
+        dropped_.fetch_add(counts[i], std::memory_order_relaxed);
+        continue;
+      }
+      put_be32(key, run_id_);
+      put_be32(key, counter_++);
+      queued_bytes_ += value.size();
+      queued_packets_ += counts[i];
+      queue_.emplace_back(std::move(key), std::move(value));
+    }
+  }
+  cv_.notify_one();
+  return 0;
+}
+
+void packet_log::run() {
+  std::vector<std::pair<std::string, std::string>> batch;
+  std::unique_lock lock(mu_);
+  while (true) {
+    cv_.wait(lock, [this] { return stop_ || !queue_.empty(); });
+    if (queue_.empty() && stop_) break;
+    batch.assign(std::make_move_iterator(queue_.begin()), std::make_move_iterator(queue_.end()));
+    queue_.clear();
+    const auto packets = queued_packets_;
+    queued_bytes_ = 0;
+    queued_packets_ = 0;
+    lock.unlock();
+    if (db_.write_packet_blocks(batch)) {
+      logged_.fetch_add(packets, std::memory_order_relaxed);
+    } else {
+      dropped_.fetch_add(packets, std::memory_order_relaxed);
+      if (write_errors_.fetch_add(1, std::memory_order_relaxed) % 1000 == 0)
+        spdlog::error("packet log: write failed: {}", db_.last_error());
+    }
+    batch.clear();
+    lock.lock();
+  }
+}
+
+namespace {
+
+class history_stream final : public body_stream {
+ public:
+  history_stream(const store& db, const source_registry& sources, history_query q)
+      : sources_(sources), q_(std::move(q)) {
+    std::string key;
+    put_be64(key, q_.from_ns > kBlockSpanNs ? q_.from_ns - kBlockSpanNs : 0);
+    cursor_ = db.packets_from(key);
+    if (q_.source_uuid) want_uuid_ = uuid::parse(*q_.source_uuid);
+    pcapng::section_header(pending_, std::string("hopwire-collector ") + kVersion);
+  }
+
+  bool pull(std::string& out, std::size_t max, std::function<void()>) override {
+    while (pending_.size() - head_ < max && !done_) fill();
+    const std::size_t n = std::min(max, pending_.size() - head_);
+    out.append(pending_, head_, n);
+    head_ += n;
+    if (head_ == pending_.size()) {
+      pending_.clear();
+      head_ = 0;
+    }
+    return n > 0 || !done_;
+  }
+  void delivered(std::size_t) override {}
+  void close() override {
+    done_ = true;
+    cursor_.reset();
+  }
+
+ private:
+  // Adds the next block's matching packets to pending_.
+  void fill() {
+    if (!cursor_ || !cursor_->valid()) {
+      done_ = true;
+      return;
+    }
+    const std::string_view key = cursor_->key();
+    std::uint64_t first = 0;
+    for (int i = 0; i < 8 && i < static_cast<int>(key.size()); ++i)
+      first = first << 8 | static_cast<unsigned char>(key[i]);
+    if (first > q_.to_ns) {
+      done_ = true;
+      return;
+    }
+    block_reader r(cursor_->value());
+    std::uint8_t version = 0;
+    std::string_view id;
+    std::uint64_t min_ts = 0, max_ts = 0;
+    std::uint32_t count = 0;
+    if (!r.get(version) || version != kBlockVersion || !r.bytes(16, id) || !r.get(min_ts) || !r.get(max_ts) ||
+        !r.get(count)) {
+      cursor_->next();
+      return;  // damaged block: skip it
+    }
+    uuid src;
+    std::memcpy(src.bytes.data(), id.data(), 16);
+    if (want_uuid_ && !(src == *want_uuid_)) {
+      cursor_->next();
+      return;
+    }
+    const bool overlaps = max_ts >= q_.from_ns && min_ts <= q_.to_ns;
+    for (std::uint32_t i = 0; overlaps && i < count; ++i) {
+      logged_packet p;
+      std::uint32_t cap = 0;
+      if (!r.get(p.ts_ns) || !r.get(p.dlt) || !r.get(p.orig_len) || !r.get(p.freq_khz) || !r.get(p.signal) ||
+          !r.get(p.flags))
+        break;
+      if ((p.flags & protocol::kFlagGps) && (!r.get(p.lat) || !r.get(p.lon) || !r.get(p.alt))) break;
+      if (!r.get(cap) || !r.bytes(cap, p.data)) break;
+      if (p.ts_ns < q_.from_ns || p.ts_ns > q_.to_ns) continue;
+      if (!matches(p)) continue;
+      emit(src, p);
+      if (q_.limit && ++sent_ >= q_.limit) {
+        done_ = true;
+        return;
+      }
+    }
+    cursor_->next();
+  }
+
+  bool matches(const logged_packet& p) const {
+    if (!q_.device && !q_.bssid) return true;
+    frame_addresses fa;
+    const std::span<const std::uint8_t> bytes(reinterpret_cast<const std::uint8_t*>(p.data.data()), p.data.size());
+    if (!read_frame_addresses(p.dlt, bytes, fa)) return false;
+    if (q_.bssid && !(fa.has_bssid && fa.bssid == *q_.bssid)) return false;
+    if (q_.device) {
+      bool any = false;
+      for (int i = 0; i < fa.count; ++i) any = any || fa.addr[i] == *q_.device;
+      if (!any) return false;
+    }
+    return true;
+  }
+
+  void emit(const uuid& src, const logged_packet& p) {
+    const std::string key = src.str() + "/" + std::to_string(p.dlt);
+    std::size_t idx = 0;
+    while (idx < ifaces_.size() && ifaces_[idx] != key) ++idx;
+    if (idx == ifaces_.size()) {
+      std::string name;
+      if (auto s = sources_.find(src.str())) {
+        std::lock_guard lock(s->mu);
+        name = s->rec.name;
+      }
+      pcapng::interface_description(pending_, static_cast<std::uint16_t>(p.dlt), name, "hopwire source " + src.str());
+      ifaces_.push_back(key);
+    }
+    std::string comment;
+    char buf[128];
+    if (p.flags & protocol::kFlagGps) {
+      std::snprintf(buf, sizeof buf, "hopwire: lat=%.7f lon=%.7f alt=%.1f", p.lat, p.lon, p.alt);
+      comment = buf;
+    }
+    if (p.dlt == 105 && (p.freq_khz || (p.flags & protocol::kFlagSignal))) {
+      std::snprintf(buf, sizeof buf, "%sfreq_khz=%u", comment.empty() ? "hopwire: " : " ", p.freq_khz);
+      comment += buf;
+      if (p.flags & protocol::kFlagSignal) {
+        std::snprintf(buf, sizeof buf, " signal_dbm=%d", static_cast<int>(p.signal));
+        comment += buf;
+      }
+    }
+    pcapng::enhanced_packet(pending_, static_cast<std::uint32_t>(idx), p.ts_ns, p.data, p.orig_len, comment);
+  }
+
+  const source_registry& sources_;
+  history_query q_;
+  std::unique_ptr<packet_cursor> cursor_;
+  std::optional<uuid> want_uuid_;
+  std::string pending_;
+  std::size_t head_ = 0;
+  std::vector<std::string> ifaces_;
+  std::uint64_t sent_ = 0;
+  bool done_ = false;
+};
+
+}  // namespace
+
+std::shared_ptr<body_stream> open_history(const store& db, const source_registry& sources, history_query q) {
+  return std::make_shared<history_stream>(db, sources, std::move(q));
+}
+
+}  // namespace hopwire::collector
