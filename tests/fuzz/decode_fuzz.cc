@@ -5,8 +5,9 @@
 // above that, two flags (byte 0 / 5: bit 0 = heard by a second source, bit
 // 1 = the packet carries a GPS fix); the rest is one captured packet, as the
 // sensor would send it. The tracker is one static instance, so state builds
-// up across inputs the way it does in the collector; inputs are numbered
-// and timestamps derive from that number, never from a clock.
+// up across inputs the way it does in the collector (until it starts over,
+// every kFreshEvery inputs); inputs are numbered and timestamps derive from
+// that number, never from a clock.
 //
 // Oracles: the sanitizers, plus "the JSON of a device parses, as UTF-8".
 
@@ -15,6 +16,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <memory>
 #include <span>
 #include <string>
 
@@ -35,19 +37,29 @@ using namespace hopwire::collector;
 namespace {
 
 constexpr std::uint32_t kLinkTypes[] = {kDltIeee80211, kDltPrism, kDltRadiotap, kDltAvs, kDltPpi};
-// How often (in inputs) every tracked device is written, as devices.json does.
-constexpr std::uint64_t kDumpEvery = 64;
+// Packet (and collector) time of input n: kStartNs + n * kInputNs.
+constexpr std::uint64_t kStartNs = 1'700'000'000'000'000'000ull, kInputNs = 1'000'000;
+// How often (in inputs) the devices changed since last time are written, as
+// a "last-time" poll does, and how often every tracked device is, as
+// devices.json does. Every input writes its transmitter's device.
+constexpr std::uint64_t kChangedEvery = 64, kAllEvery = 4096;
+// How often the tracker starts over. It is full (2000 devices, evicting)
+// after some 30,000 inputs; starting over bounds how large its devices'
+// lists grow, which is what the fuzzer's speed depends on.
+constexpr std::uint64_t kFreshEvery = 65536;
 
 struct state {
   oui_table ouis;  // empty: every manufacturer is "Unknown"
-  device_tracker tracker{device_tracker::options{.max_devices = 2000, .shards = 4}, ouis};
+  std::unique_ptr<device_tracker> tracker;
   std::uint32_t sources[2];
   std::uint64_t inputs = 0;
   std::string json;
 
-  state() {
-    sources[0] = tracker.source_index("5fe308bd-0000-4000-8000-000000000001", "fuzz-a");
-    sources[1] = tracker.source_index("5fe308bd-0000-4000-8000-000000000002", "fuzz-b");
+  state() { fresh(); }
+  void fresh() {
+    tracker = std::make_unique<device_tracker>(device_tracker::options{.max_devices = 2000, .shards = 4}, ouis);
+    sources[0] = tracker->source_index("5fe308bd-0000-4000-8000-000000000001", "fuzz-a");
+    sources[1] = tracker->source_index("5fe308bd-0000-4000-8000-000000000002", "fuzz-b");
   }
 };
 
@@ -87,7 +99,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
   // The same packet through the tracker.
   packet_view p;
-  p.ts_ns = 1'700'000'000'000'000'000ull + n * 1'000'000;
+  p.ts_ns = kStartNs + n * kInputNs;
   p.dlt = dlt;
   p.freq_khz = 2'437'000;
   p.has_signal = true;
@@ -100,28 +112,31 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
   p.orig_len = static_cast<std::uint32_t>(packet.size());
   p.data = packet;
-  st.tracker.ingest(st.sources[flags & 1], p, p.ts_ns);
+  st.tracker->ingest(st.sources[flags & 1], p, p.ts_ns);
 
   // The transmitter's device as JSON, every time.
   if (decoded && f.has_ta) {
     st.json.clear();
-    st.tracker.visit(f.ta, [&](const device& d) {
+    st.tracker->visit(f.ta, [&](const device& d) {
       string_sink sink(st.json);
       json_writer w(sink);
-      write_device(w, d, st.tracker);
+      write_device(w, d, *st.tracker);
     });  // the sink flushes into st.json as it goes out of scope
     if (!st.json.empty()) check_json(st.json);
   }
 
-  // Now and then every device, as /devices/views/all/devices.json writes them.
-  if (n % kDumpEvery == 0) {
+  // Now and then what changed, or every device, as one JSON array.
+  if (n % kChangedEvery == 0) {
     st.json.clear();
     string_sink sink(st.json);
     json_writer w(sink);
+    const auto write = [&](const device& d) { write_device(w, d, *st.tracker); };
     w.StartArray();
-    st.tracker.for_each([&](const device& d) { write_device(w, d, st.tracker); });
+    if (n % kAllEvery == 0) st.tracker->for_each(write);
+    else st.tracker->for_each_changed_since(p.ts_ns - kChangedEvery * kInputNs, write);
     w.EndArray();
     check_json(sink.str());
   }
+  if (n % kFreshEvery == 0) st.fresh();
   return 0;
 }

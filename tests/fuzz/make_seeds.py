@@ -86,7 +86,7 @@ def ppi(frame):
     return struct.pack("<BBHI", 0, 0, 8 + len(fields), DLT_IEEE80211) + fields + frame
 
 
-def avs(frame):
+def avs():
     # AVS capture header v2, 64 bytes, big-endian: channel 6, 11 Mb/s, dBm signal.
     # version, length, mactime, hosttime, phytype, channel, rate (100 kb/s), antenna, priority,
     # ssi_type (2 = dBm), signal, noise, preamble, encoding.
@@ -117,7 +117,7 @@ def main():
     wrapped = []
     for data in plain[:: max(1, len(plain) // 20)]:
         wrapped.append(bytes([LINK_TYPES.index(DLT_PPI)]) + ppi(data))
-        wrapped.append(bytes([LINK_TYPES.index(DLT_AVS)]) + avs(data) + data)
+        wrapped.append(bytes([LINK_TYPES.index(DLT_AVS)]) + avs() + data)
     per_capture.append(wrapped)
 
     # Keep the corpus small: unique files, and from each capture an even share
