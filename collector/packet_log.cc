@@ -18,20 +18,12 @@ namespace hopwire::collector {
 namespace {
 
 constexpr std::uint8_t kBlockVersion = 1;
+constexpr auto kFlushInterval = std::chrono::seconds(1);
 constexpr std::uint64_t kBlockSpanNs = 60ull * 1000000000ull;
 constexpr std::size_t kBlockMaxBytes = 1u << 20;
 constexpr std::size_t kBlockHeader = 1 + 16 + 8 + 8 + 4;
+constexpr std::size_t kPacketFixed = 8 + 4 + 4 + 4 + 2 + 2 + 4;  // ts dlt orig freq signal flags cap
 
-template <typename T>
-void put(std::string& o, T v) {
-  char b[sizeof(T)];
-  std::memcpy(b, &v, sizeof(T));
-  o.append(b, sizeof(T));
-}
-template <typename T>
-void patch(std::string& o, std::size_t at, T v) {
-  std::memcpy(o.data() + at, &v, sizeof(T));
-}
 void put_be64(std::string& o, std::uint64_t v) {
   for (int i = 7; i >= 0; --i) o.push_back(static_cast<char>(v >> (8 * i)));
 }
@@ -107,56 +99,66 @@ std::uint64_t packet_log::on_batch(source_entry& source, const wire::PacketBatch
   const auto* data = b.data();
   const auto* gps = b.gps();
 
+  // Blocks are sized first and then filled with memcpy through a cursor:
+  // this runs on the ingest thread for every packet.
   std::vector<std::pair<std::string, std::string>> blocks;
   std::vector<std::uint32_t> counts;
-  std::string* cur = nullptr;
-  std::uint64_t min_ts = 0, max_ts = 0;
-  std::uint32_t count = 0;
-  auto close_block = [&] {
-    if (!cur) return;
-    patch(*cur, 1 + 16, min_ts);
-    patch(*cur, 1 + 16 + 8, max_ts);
-    patch(*cur, 1 + 16 + 16, count);
-    counts.push_back(count);
-    cur = nullptr;
-  };
-  for (const auto* r : *b.packets()) {
-    const std::uint64_t ts = r->ts_ns();
-    if (cur && (ts < min_ts || ts - min_ts > kBlockSpanNs || cur->size() > kBlockMaxBytes)) close_block();
-    if (!cur) {
-      blocks.emplace_back();
-      put_be64(blocks.back().first, ts);  // rest of the key is added under the lock
-      cur = &blocks.back().second;
-      cur->reserve(64 * 1024);
-      cur->push_back(static_cast<char>(kBlockVersion));
-      cur->append(reinterpret_cast<const char*>(id.bytes.data()), 16);
-      put<std::uint64_t>(*cur, 0);
-      put<std::uint64_t>(*cur, 0);
-      put<std::uint32_t>(*cur, 0);
-      min_ts = max_ts = ts;
-      count = 0;
+  const auto* recs = b.packets();
+  const std::size_t n = recs->size();
+  std::size_t i = 0;
+  while (i < n) {
+    // The block: packets [i, j) whose timestamps stay within kBlockSpanNs
+    // of the first and do not go back before it.
+    const std::uint64_t first = recs->Get(static_cast<flatbuffers::uoffset_t>(i))->ts_ns();
+    std::uint64_t max_ts = first;
+    std::size_t bytes = kBlockHeader, j = i;
+    for (; j < n; ++j) {
+      const auto* r = recs->Get(static_cast<flatbuffers::uoffset_t>(j));
+      const std::uint64_t ts = r->ts_ns();
+      if (j > i && (ts < first || ts - first > kBlockSpanNs || bytes > kBlockMaxBytes)) break;
+      max_ts = std::max(max_ts, ts);
+      const bool has_gps = (r->flags() & protocol::kFlagGps) && gps && r->gps_index() < gps->size();
+      bytes += kPacketFixed + (has_gps ? 24 : 0) + r->cap_len();
     }
-    max_ts = std::max(max_ts, ts);
-    ++count;
-    put(*cur, ts);
-    put(*cur, r->dlt());
-    put(*cur, r->orig_len());
-    put(*cur, r->freq_khz());
-    put(*cur, r->signal_dbm());
-    std::uint16_t flags = r->flags();
-    const bool has_gps = (flags & protocol::kFlagGps) && gps && r->gps_index() < gps->size();
-    if (!has_gps) flags &= static_cast<std::uint16_t>(~protocol::kFlagGps);
-    put(*cur, flags);
-    if (has_gps) {
-      const auto* g = gps->Get(r->gps_index());
-      put(*cur, g->lat());
-      put(*cur, g->lon());
-      put(*cur, g->alt());
+    blocks.emplace_back();
+    put_be64(blocks.back().first, first);  // the rest of the key is added under the lock
+    std::string& v = blocks.back().second;
+    v.resize(bytes);
+    char* o = v.data();
+    auto w = [&o](const auto& x) {
+      std::memcpy(o, &x, sizeof x);
+      o += sizeof x;
+    };
+    w(kBlockVersion);
+    std::memcpy(o, id.bytes.data(), 16);
+    o += 16;
+    w(first);
+    w(max_ts);
+    w(static_cast<std::uint32_t>(j - i));
+    for (std::size_t k = i; k < j; ++k) {
+      const auto* r = recs->Get(static_cast<flatbuffers::uoffset_t>(k));
+      std::uint16_t flags = r->flags();
+      const bool has_gps = (flags & protocol::kFlagGps) && gps && r->gps_index() < gps->size();
+      if (!has_gps) flags &= static_cast<std::uint16_t>(~protocol::kFlagGps);
+      w(r->ts_ns());
+      w(r->dlt());
+      w(r->orig_len());
+      w(r->freq_khz());
+      w(r->signal_dbm());
+      w(flags);
+      if (has_gps) {
+        const auto* g = gps->Get(r->gps_index());
+        w(g->lat());
+        w(g->lon());
+        w(g->alt());
+      }
+      w(r->cap_len());
+      std::memcpy(o, data->data() + r->data_offset(), r->cap_len());
+      o += r->cap_len();
     }
-    put(*cur, r->cap_len());
-    cur->append(reinterpret_cast<const char*>(data->data() + r->data_offset()), r->cap_len());
+    counts.push_back(static_cast<std::uint32_t>(j - i));
+    i = j;
   }
-  close_block();
 
   {
     std::lock_guard lock(mu_);
@@ -179,10 +181,23 @@ std::uint64_t packet_log::on_batch(source_entry& source, const wire::PacketBatch
 
 void packet_log::run() {
   std::vector<std::pair<std::string, std::string>> batch;
+  auto last_flush = std::chrono::steady_clock::now();
+  bool unflushed = false;
   std::unique_lock lock(mu_);
   while (true) {
-    cv_.wait(lock, [this] { return stop_ || !queue_.empty(); });
+    cv_.wait_for(lock, kFlushInterval, [this] { return stop_ || !queue_.empty(); });
+    const auto now = std::chrono::steady_clock::now();
+    if (unflushed && (now - last_flush >= kFlushInterval || (stop_ && queue_.empty()))) {
+      // Written blocks live in a memtable until flushed (no WAL): make
+      // them a file once a second, so a crash loses at most that second.
+      lock.unlock();
+      db_.flush_packets();
+      lock.lock();
+      last_flush = now;
+      unflushed = false;
+    }
     if (queue_.empty() && stop_) break;
+    if (queue_.empty()) continue;
     batch.assign(std::make_move_iterator(queue_.begin()), std::make_move_iterator(queue_.end()));
     queue_.clear();
     const auto packets = queued_packets_;
@@ -191,6 +206,7 @@ void packet_log::run() {
     lock.unlock();
     if (db_.write_packet_blocks(batch)) {
       logged_.fetch_add(packets, std::memory_order_relaxed);
+      unflushed = true;
     } else {
       dropped_.fetch_add(packets, std::memory_order_relaxed);
       if (write_errors_.fetch_add(1, std::memory_order_relaxed) % 1000 == 0)

@@ -92,6 +92,7 @@ class store {
   bool write_packet_blocks(const std::vector<std::pair<std::string, std::string>>& blocks);
   std::unique_ptr<packet_cursor> packets_from(std::string_view start_key) const;
   std::uint64_t packet_log_bytes() const;  // files + memory
+  bool flush_packets();  // memtable to file (the packet log has no WAL)
 
   std::uint64_t write_errors() const { return write_errors_; }
   std::string last_error() const;
