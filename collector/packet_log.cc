@@ -325,20 +325,8 @@ class history_stream final : public body_stream {
       pcapng::interface_description(pending_, static_cast<std::uint16_t>(p.dlt), name, "hopwire source " + src.str());
       ifaces_.push_back(key);
     }
-    std::string comment;
-    char buf[128];
-    if (p.flags & protocol::kFlagGps) {
-      std::snprintf(buf, sizeof buf, "hopwire: lat=%.7f lon=%.7f alt=%.1f", p.lat, p.lon, p.alt);
-      comment = buf;
-    }
-    if (p.dlt == 105 && (p.freq_khz || (p.flags & protocol::kFlagSignal))) {
-      std::snprintf(buf, sizeof buf, "%sfreq_khz=%u", comment.empty() ? "hopwire: " : " ", p.freq_khz);
-      comment += buf;
-      if (p.flags & protocol::kFlagSignal) {
-        std::snprintf(buf, sizeof buf, " signal_dbm=%d", static_cast<int>(p.signal));
-        comment += buf;
-      }
-    }
+    const std::string comment = pcapng::metadata_comment(p.dlt, p.freq_khz, p.flags & protocol::kFlagSignal, p.signal,
+                                                         p.flags & protocol::kFlagGps, p.lat, p.lon, p.alt);
     pcapng::enhanced_packet(pending_, static_cast<std::uint32_t>(idx), p.ts_ns, p.data, p.orig_len, comment);
   }
 

@@ -23,6 +23,31 @@ std::string pcap_filter::describe() const {
   return "";
 }
 
+namespace {
+
+// One packet of a batch as the streams see it.
+struct packet_ref {
+  static constexpr std::size_t kNone = ~std::size_t{0};
+  std::uint64_t ts_ns = 0;
+  std::uint32_t dlt = 0, orig_len = 0;
+  std::string_view data;
+  std::size_t comment = kNone;  // index into batch_view::comments
+  frame_addresses addresses;
+  bool has_addresses = false;
+};
+
+struct batch_view {
+  std::string uuid, name, desc;
+  std::vector<packet_ref> packets;
+  std::vector<std::string> comments;
+};
+
+}  // namespace
+
+// A queue with less than this free counts as full: a batch's packets would
+// nearly all be dropped anyway, and deciding so per packet costs more.
+constexpr std::size_t kFullMargin = 4096;
+
 class pcap_hub::subscriber final : public body_stream, public std::enable_shared_from_this<subscriber> {
  public:
   subscriber(pcap_hub& hub, std::uint64_t id, pcap_filter f, std::string remote, std::size_t limit)
@@ -33,36 +58,55 @@ class pcap_hub::subscriber final : public body_stream, public std::enable_shared
 
   const pcap_filter& filter() const { return filter_; }
 
-  // Queues one packet (and its interface block the first time this source
-  // and link type appear), whole or not at all.
-  void offer(const std::string& iface_key, std::uint16_t dlt, const std::string& iface_name,
-             const std::string& iface_desc, std::uint64_t ts_ns, std::string_view data, std::uint32_t orig_len,
-             std::string_view comment) {
+  // A full queue takes nothing: for filters that need no look at the
+  // packets, count the whole batch as dropped without building anything.
+  // Returns true when the batch was dealt with.
+  bool drop_if_full(std::size_t packets, const std::string& uuid) {
+    if (filter_.k != pcap_filter::kind::all && filter_.k != pcap_filter::kind::source) return false;
+    std::lock_guard lock(mu_);
+    if (closed_) return true;
+    if (queue_.size() - head_ + kFullMargin <= limit_) return false;
+    if (filter_.k == pcap_filter::kind::all || filter_.uuid == uuid) dropped_ += packets;
+    return true;
+  }
+
+  // Queues the packets of a batch that pass the filter, each whole (with its
+  // interface block the first time its source and link type appear) or not
+  // at all. One lock for the whole batch.
+  void offer(const batch_view& v) {
     std::function<void()> wake;
     {
       std::lock_guard lock(mu_);
       if (closed_) return;
-      // Consecutive packets nearly always come from the same interface.
-      std::size_t idx = last_iface_;
-      if (idx >= ifaces_.size() || ifaces_[idx] != iface_key)
-        idx = static_cast<std::size_t>(std::find(ifaces_.begin(), ifaces_.end(), iface_key) - ifaces_.begin());
-      const bool need_idb = idx == ifaces_.size();
-      const auto iface_id = static_cast<std::uint32_t>(idx);
-      // Blocks are about 32 bytes of framing plus the data, the comment and padding.
-      const std::size_t need = 64 + data.size() + comment.size() + (need_idb ? 64 + iface_name.size() + iface_desc.size() : 0);
-      if (queue_.size() - head_ + need > limit_) {
-        ++dropped_;
-        return;
+      const std::size_t before = queue_.size();
+      std::uint32_t key_dlt = ~0u;
+      std::size_t iface = 0;
+      for (const auto& p : v.packets) {
+        if (!takes(p, v.uuid)) continue;
+        // Blocks are about 32 bytes of framing plus the data, the comment and padding.
+        const std::string_view comment = p.comment == packet_ref::kNone ? std::string_view() : v.comments[p.comment];
+        std::size_t need = 64 + p.data.size() + comment.size();
+        if (p.dlt != key_dlt) {
+          key_dlt = p.dlt;
+          iface = find_iface(v.uuid, p.dlt);
+        }
+        const bool need_idb = iface == ifaces_.size();
+        if (need_idb) need += 64 + v.name.size() + v.desc.size();
+        if (queue_.size() - head_ + need > limit_) {
+          ++dropped_;
+          continue;
+        }
+        if (need_idb) {
+          pcapng::interface_description(queue_, static_cast<std::uint16_t>(p.dlt), v.name, v.desc);
+          ifaces_.push_back({v.uuid, p.dlt});
+        }
+        pcapng::enhanced_packet(queue_, static_cast<std::uint32_t>(iface), p.ts_ns, p.data, p.orig_len, comment);
+        ++sent_;
       }
-      if (need_idb) {
-        pcapng::interface_description(queue_, dlt, iface_name, iface_desc);
-        ifaces_.push_back(iface_key);
+      if (queue_.size() != before) {
+        wake = std::move(wake_);
+        wake_ = nullptr;
       }
-      last_iface_ = idx;
-      pcapng::enhanced_packet(queue_, iface_id, ts_ns, data, orig_len, comment);
-      ++sent_;
-      wake = std::move(wake_);
-      wake_ = nullptr;
     }
     if (wake) wake();
   }
@@ -132,8 +176,31 @@ class pcap_hub::subscriber final : public body_stream, public std::enable_shared
   const std::uint64_t started_;
   std::string queue_;
   std::size_t head_ = 0;
-  std::vector<std::string> ifaces_;  // interface id = index; key = uuid + link type
-  std::size_t last_iface_ = 0;
+  struct iface_key {
+    std::string uuid;
+    std::uint32_t dlt;
+  };
+  std::vector<iface_key> ifaces_;  // interface id = index
+
+  std::size_t find_iface(const std::string& uuid, std::uint32_t dlt) const {
+    std::size_t i = 0;
+    while (i < ifaces_.size() && !(ifaces_[i].dlt == dlt && ifaces_[i].uuid == uuid)) ++i;
+    return i;
+  }
+
+  bool takes(const packet_ref& p, const std::string& uuid) const {
+    switch (filter_.k) {
+      case pcap_filter::kind::all: return true;
+      case pcap_filter::kind::source: return filter_.uuid == uuid;
+      case pcap_filter::kind::device:
+        for (int i = 0; p.has_addresses && i < p.addresses.count; ++i)
+          if (p.addresses.addr[i] == filter_.mac) return true;
+        return false;
+      case pcap_filter::kind::bssid:
+        return p.has_addresses && p.addresses.has_bssid && p.addresses.bssid == filter_.mac;
+    }
+    return false;
+  }
   std::function<void()> wake_;
   bool closed_ = false;
   std::uint64_t sent_ = 0, dropped_ = 0, bytes_sent_ = 0;
@@ -217,65 +284,44 @@ std::uint64_t pcap_hub::on_batch(source_entry& source, const wire::PacketBatch& 
     std::lock_guard lock(mu_);
     subs = subs_;
   }
-  if (subs.empty()) return 0;
-  std::string uuid, name;
+  batch_view v;
   {
     std::lock_guard lock(source.mu);
-    uuid = source.rec.uuid;
-    name = source.rec.name;
+    v.uuid = source.rec.uuid;
+    v.name = source.rec.name;
   }
-  const std::string desc = "hopwire source " + uuid;
+  // Streams whose queue is full cost nothing more than a counter.
+  const std::size_t n = b.packets()->size();
+  subs.erase(std::remove_if(subs.begin(), subs.end(), [&](const auto& s) { return s->drop_if_full(n, v.uuid); }),
+             subs.end());
+  if (subs.empty()) return 0;
+  v.desc = "hopwire source " + v.uuid;
   bool need_addresses = false;
   for (const auto& s : subs)
     need_addresses |= s->filter().k == pcap_filter::kind::device || s->filter().k == pcap_filter::kind::bssid;
+  // Everything about each packet that every stream needs, worked out once.
   const auto* data = b.data();
   const auto* gps = b.gps();
-  std::string comment, key;
-  std::uint32_t key_dlt = ~0u;
+  v.packets.reserve(b.packets()->size());
   for (const auto* r : *b.packets()) {
-    const std::string_view bytes(reinterpret_cast<const char*>(data->data() + r->data_offset()), r->cap_len());
-    frame_addresses fa;
-    bool have_addresses = false;
+    packet_ref& p = v.packets.emplace_back();
+    p.ts_ns = r->ts_ns();
+    p.dlt = r->dlt();
+    p.orig_len = r->orig_len();
+    p.data = std::string_view(reinterpret_cast<const char*>(data->data() + r->data_offset()), r->cap_len());
+    const bool has_gps = (r->flags() & protocol::kFlagGps) && gps && r->gps_index() < gps->size();
+    const bool has_signal = r->flags() & protocol::kFlagSignal;
+    if (has_gps || (p.dlt == kDltIeee80211 && (r->freq_khz() || has_signal))) {
+      const auto* g = has_gps ? gps->Get(r->gps_index()) : nullptr;
+      p.comment = v.comments.size();
+      v.comments.push_back(pcapng::metadata_comment(p.dlt, r->freq_khz(), has_signal, r->signal_dbm(), has_gps,
+                                                    g ? g->lat() : 0, g ? g->lon() : 0, g ? g->alt() : 0));
+    }
     if (need_addresses)
-      have_addresses = read_frame_addresses(
-          r->dlt(), std::span<const std::uint8_t>(data->data() + r->data_offset(), r->cap_len()), fa);
-    // Metadata with no radiotap home goes in a comment: GPS always, and the
-    // sensor's frequency and signal when the frame has no radio header.
-    comment.clear();
-    if ((r->flags() & protocol::kFlagGps) && gps && r->gps_index() < gps->size()) {
-      const auto* g = gps->Get(r->gps_index());
-      char buf[128];
-      std::snprintf(buf, sizeof buf, "hopwire: lat=%.7f lon=%.7f alt=%.1f", g->lat(), g->lon(), g->alt());
-      comment = buf;
-    }
-    if (r->dlt() == kDltIeee80211 && (r->freq_khz() || (r->flags() & protocol::kFlagSignal))) {
-      char buf[96];
-      std::snprintf(buf, sizeof buf, "%sfreq_khz=%u", comment.empty() ? "hopwire: " : " ", r->freq_khz());
-      comment += buf;
-      if (r->flags() & protocol::kFlagSignal) {
-        std::snprintf(buf, sizeof buf, " signal_dbm=%d", static_cast<int>(r->signal_dbm()));
-        comment += buf;
-      }
-    }
-    if (r->dlt() != key_dlt) {
-      key_dlt = r->dlt();
-      key = uuid + "/" + std::to_string(key_dlt);
-    }
-    for (const auto& s : subs) {
-      const auto& f = s->filter();
-      bool take = false;
-      switch (f.k) {
-        case pcap_filter::kind::all: take = true; break;
-        case pcap_filter::kind::source: take = f.uuid == uuid; break;
-        case pcap_filter::kind::device:
-          for (int i = 0; have_addresses && i < fa.count; ++i) take = take || fa.addr[i] == f.mac;
-          break;
-        case pcap_filter::kind::bssid: take = have_addresses && fa.has_bssid && fa.bssid == f.mac; break;
-      }
-      if (take)
-        s->offer(key, static_cast<std::uint16_t>(r->dlt()), name, desc, r->ts_ns(), bytes, r->orig_len(), comment);
-    }
+      p.has_addresses = read_frame_addresses(
+          p.dlt, std::span<const std::uint8_t>(data->data() + r->data_offset(), r->cap_len()), p.addresses);
   }
+  for (const auto& s : subs) s->offer(v);
   return 0;
 }
 

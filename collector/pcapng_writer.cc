@@ -1,5 +1,7 @@
 #include "pcapng_writer.h"
 
+#include <cstdio>
+
 namespace hopwire::collector::pcapng {
 
 namespace {
@@ -78,6 +80,27 @@ void enhanced_packet(std::string& o, std::uint32_t interface_id, std::uint64_t t
     end_of_options(o);
   }
   finish(o, start);
+}
+
+std::string metadata_comment(std::uint32_t dlt, std::uint32_t freq_khz, bool has_signal, int signal_dbm, bool has_gps,
+                             double lat, double lon, double alt) {
+  const bool radio = dlt == 105 && (freq_khz || has_signal);
+  if (!has_gps && !radio) return {};
+  std::string out = "hopwire:";
+  char buf[96];
+  if (has_gps) {
+    std::snprintf(buf, sizeof buf, " lat=%.7f lon=%.7f alt=%.1f", lat, lon, alt);
+    out += buf;
+  }
+  if (radio) {
+    std::snprintf(buf, sizeof buf, " freq_khz=%u", freq_khz);
+    out += buf;
+    if (has_signal) {
+      std::snprintf(buf, sizeof buf, " signal_dbm=%d", signal_dbm);
+      out += buf;
+    }
+  }
+  return out;
 }
 
 }  // namespace hopwire::collector::pcapng

@@ -20,4 +20,10 @@ void interface_description(std::string& out, std::uint16_t link_type, std::strin
 void enhanced_packet(std::string& out, std::uint32_t interface_id, std::uint64_t ts_ns, std::string_view data,
                      std::uint32_t orig_len, std::string_view comment);
 
+// The EPB comment carrying metadata radiotap has no place for: a GPS fix,
+// and the sensor's frequency and signal for plain 802.11 (link type 105).
+// Empty when there is nothing to say (the common case, and cheap).
+std::string metadata_comment(std::uint32_t dlt, std::uint32_t freq_khz, bool has_signal, int signal_dbm, bool has_gps,
+                             double lat, double lon, double alt);
+
 }  // namespace hopwire::collector::pcapng
