@@ -209,8 +209,12 @@ void packet_log::run() {
       unflushed = true;
     } else {
       dropped_.fetch_add(packets, std::memory_order_relaxed);
-      if (write_errors_.fetch_add(1, std::memory_order_relaxed) % 1000 == 0)
-        spdlog::error("packet log: write failed: {}", db_.last_error());
+      write_errors_.fetch_add(1, std::memory_order_relaxed);
+      const auto now = std::chrono::steady_clock::now();
+      if (now - last_error_log_ > std::chrono::minutes(1)) {
+        last_error_log_ = now;
+        spdlog::error("packet log: write failed ({} packets dropped so far): {}", dropped(), db_.last_error());
+      }
     }
     batch.clear();
     lock.lock();

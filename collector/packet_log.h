@@ -10,6 +10,7 @@
 // counted as dropped. Retention is RocksDB's (FIFO by size and age; store.h).
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -59,6 +60,7 @@ class packet_log final : public packet_sink {
   bool stop_ = false;
   std::thread thread_;
   std::atomic<std::uint64_t> logged_{0}, dropped_{0}, write_errors_{0};
+  std::chrono::steady_clock::time_point last_error_log_{};  // writer thread only
 };
 
 // What a historic query selects.
