@@ -534,6 +534,56 @@ void device_tracker::track_ctrl(const dot11_frame& f, const packet_ctx& ctx) {
   });
 }
 
+void device_tracker::observe_ap(std::uint32_t source, const observed_ap& ap, std::uint64_t now_ns) {
+  packet_view p;
+  p.ts_ns = ap.ts_ns;
+  p.has_gps = ap.has_location;
+  p.lat = ap.lat;
+  p.lon = ap.lon;
+  p.alt = ap.alt;
+  packet_ctx ctx{};
+  ctx.source = source;
+  ctx.ts_ns = ap.ts_ns;
+  ctx.now_ns = now_ns;
+  ctx.freq_mhz = ap.freq_mhz ? ap.freq_mhz : freq_of_channel(ap.channel);
+  ctx.pkt = &p;
+  ctx.has_signal = true;
+  ctx.signal = ap.signal_dbm;
+  update(ap.bssid, true, ctx, [&](device& d) {
+    d.types |= kTypeAp;
+    d.signal.add(ap.signal_dbm);
+    for (auto& e : d.seenby)
+      if (e.source == source) e.signal.add(ap.signal_dbm);
+    if (ctx.freq_mhz) {
+      d.freq_mhz = ctx.freq_mhz;
+      d.channel = static_cast<std::uint16_t>(ap.channel ? ap.channel : channel_of_freq(ctx.freq_mhz));
+    }
+    add_location(d, p);
+    if (!ap.has_ssid && !ap.has_security) return;
+    auto& list = d.w().advertised;
+    ssid_record* r = nullptr;
+    for (auto& e : list)
+      if (e.ssid == ap.ssid) r = &e;
+    if (!r) {
+      if (list.size() >= kMaxSsidsPerDevice) return;
+      list.push_back(ssid_record{});
+      r = &list.back();
+      r->ssid = ap.ssid;
+      r->first_ns = ap.ts_ns;
+    }
+    if (ap.ts_ns > r->last_ns) r->last_ns = ap.ts_ns;
+    if (ap.has_security) {
+      // A report states the security as it is now: replace, not merge.
+      r->security = ap.security;
+      r->akms = ap.akms;
+      r->wpa_akms = ap.wpa_akms;
+    }
+    if (ap.channel) r->channel = ap.channel;
+    else if (ctx.freq_mhz) r->channel = static_cast<std::uint8_t>(channel_of_freq(ctx.freq_mhz));
+    if (ctx.freq_mhz) r->freq_mhz = ctx.freq_mhz;
+  });
+}
+
 std::uint64_t device_tracker::on_batch(source_entry& source, const wire::PacketBatch& b) {
   std::string uuid, name;
   {

@@ -40,6 +40,22 @@ struct packet_view {
   std::span<const std::uint8_t> data;
 };
 
+// An access point as a scan report describes it (no frame to decode).
+struct observed_ap {
+  mac_addr bssid;
+  std::int16_t signal_dbm = 0;
+  bool has_ssid = false;
+  std::string ssid;
+  bool has_security = false;
+  std::uint16_t security = 0;  // kSec* bits
+  std::uint32_t akms = 0, wpa_akms = 0;
+  std::uint64_t ts_ns = 0;
+  std::uint32_t freq_mhz = 0;
+  std::uint8_t channel = 0;
+  bool has_location = false;
+  double lat = 0, lon = 0, alt = 0;
+};
+
 class device_tracker final : public packet_sink {
  public:
   struct options {
@@ -59,6 +75,9 @@ class device_tracker final : public packet_sink {
   // `now_ns` is the collector's clock, used for modification times. Returns
   // false when the packet is an error packet (undecodable or bad FCS).
   bool ingest(std::uint32_t source, const packet_view& p, std::uint64_t now_ns);
+
+  // A scan report's view of an AP, heard by `source` (a virtual source).
+  void observe_ap(std::uint32_t source, const observed_ap& ap, std::uint64_t now_ns);
 
   std::uint32_t source_index(const std::string& uuid, const std::string& name);
   source_ref source(std::uint32_t index) const;

@@ -287,7 +287,9 @@ class http_session {
     }
 
     const std::size_t limit = match_.r->body_limit;
-    if (const auto declared = req.payload_size(); declared && *declared > limit) {
+    // Beast checks a declared length against the limit only while reading
+    // the header (when the route was not known yet): check it here.
+    if (const auto declared = parser_->content_length(); declared && *declared > limit) {
       return send(text_reply(413, "request body of " + std::to_string(*declared) + " bytes exceeds the limit of " +
                                       std::to_string(limit) + " bytes for " + path_),
                   false);

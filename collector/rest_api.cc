@@ -10,6 +10,7 @@
 #include "collector/device_api.h"
 #include "collector/packet_log.h"
 #include "collector/pcap_api.h"
+#include "collector/scan_report.h"
 #include "collector/device_tracker.h"
 #include "common/clock.h"
 #include "common/protocol.h"
@@ -221,6 +222,7 @@ const std::vector<route>& route_table() {
     };
     add_device_routes(t);
     add_pcap_routes(t);
+    add_scan_routes(t);
     return t;
   }();
   return table;

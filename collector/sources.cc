@@ -1,5 +1,7 @@
 #include "sources.h"
 
+#include "common/uuid.h"
+
 namespace hopwire::collector {
 
 void source_registry::load(std::vector<stored_source> sources) {
@@ -55,6 +57,39 @@ std::shared_ptr<source_entry> source_registry::claim(const stored_source& hello,
 void source_registry::release(const std::shared_ptr<source_entry>& s) {
   std::lock_guard lock(s->mu);
   s->running = false;
+}
+
+std::shared_ptr<source_entry> source_registry::scan_source(const std::string& name, const std::string& uuid,
+                                                           bool& created) {
+  std::lock_guard lock(mu_);
+  created = false;
+  if (!uuid.empty()) {
+    auto it = by_uuid_.find(uuid);
+    if (it == by_uuid_.end()) it = scan_aliases_.find(uuid);
+    if (it != scan_aliases_.end() && it != by_uuid_.end()) {
+      std::lock_guard slock(it->second->mu);
+      if (!name.empty()) it->second->rec.name = name;
+      return it->second;
+    }
+  }
+  if (!name.empty()) {
+    for (const auto& [k, s] : by_uuid_) {
+      std::lock_guard slock(s->mu);
+      if (s->rec.type != "scan" || s->rec.name != name) continue;
+      // Known by name; a UUID given now becomes another name for it.
+      if (!uuid.empty()) scan_aliases_[uuid] = s;
+      return s;
+    }
+  }
+  auto e = std::make_shared<source_entry>();
+  e->rec.uuid = !uuid.empty() ? uuid : hopwire::uuid::from_name("hopwire-scan:" + name).str();
+  if (auto it = by_uuid_.find(e->rec.uuid); it != by_uuid_.end()) return it->second;
+  e->rec.name = name.empty() ? e->rec.uuid : name;
+  e->rec.type = "scan";
+  e->rec.definition = "scan report";
+  by_uuid_[e->rec.uuid] = e;
+  created = true;
+  return e;
 }
 
 std::shared_ptr<source_entry> source_registry::find(const std::string& uuid) const {

@@ -37,11 +37,18 @@ class source_registry {
   void release(const std::shared_ptr<source_entry>& s);
 
   std::shared_ptr<source_entry> find(const std::string& uuid) const;
+
+  // The virtual source of scan reports ("scan" type): found by UUID, or by
+  // name among scan sources, or created. A name alone maps to a stable
+  // UUID; a later report naming both links them. `created` tells whether it
+  // is new (the caller stores it).
+  std::shared_ptr<source_entry> scan_source(const std::string& name, const std::string& uuid, bool& created);
   std::vector<std::shared_ptr<source_entry>> all() const;
 
  private:
   mutable std::mutex mu_;
   std::map<std::string, std::shared_ptr<source_entry>> by_uuid_;
+  std::map<std::string, std::shared_ptr<source_entry>> scan_aliases_;  // UUIDs given after a name
 };
 
 }  // namespace hopwire::collector
