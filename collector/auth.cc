@@ -1,5 +1,6 @@
 #include "auth.h"
 
+#include <algorithm>
 #include <ctime>
 #include <fstream>
 #include <sstream>
@@ -368,6 +369,48 @@ auth_result credential_store::check_bearer(std::string_view token) {
   res.st = auth_result::status::ok;
   res.granted = info.granted;
   res.principal = info.name;
+  return res;
+}
+
+std::string credential_store::create_session(const auth_result& login) {
+  const std::string value = base64url(random_bytes(24));
+  std::lock_guard lock(mu_);
+  const auto now = std::chrono::steady_clock::now();
+  if (sessions_.size() >= 10000) {
+    // Full: drop expired sessions, then the least recently used one.
+    std::erase_if(sessions_, [&](const auto& kv) { return now - kv.second.last_used > kSessionTtl; });
+    if (sessions_.size() >= 10000)
+      sessions_.erase(std::min_element(sessions_.begin(), sessions_.end(), [](const auto& a, const auto& b) {
+                        return a.second.last_used < b.second.last_used;
+                      }));
+  }
+  sessions_[sha256(value)] = session{login.granted, login.principal, now};
+  return value;
+}
+
+auth_result credential_store::check_cookie(std::string_view value) {
+  {
+    std::lock_guard lock(mu_);
+    auto it = sessions_.find(sha256(value));
+    if (it != sessions_.end()) {
+      const auto now = std::chrono::steady_clock::now();
+      auth_result res;
+      if (now - it->second.last_used > kSessionTtl) {
+        sessions_.erase(it);
+        res.st = auth_result::status::expired;
+        res.message = "session expired; log in again";
+        return res;
+      }
+      it->second.last_used = now;
+      res.st = auth_result::status::ok;
+      res.granted = it->second.granted;
+      res.principal = it->second.principal;
+      return res;
+    }
+  }
+  // Kismet also accepts an API token as the cookie.
+  auto res = check_bearer(value);
+  if (!res.ok() && res.st == auth_result::status::bad_credentials) res.message = "unknown or expired session";
   return res;
 }
 

@@ -66,6 +66,13 @@ class credential_store {
   // Parses an Authorization header value (Basic or Bearer).
   auth_result check_authorization(std::string_view header);
 
+  // Browser sessions (Kismet's KISMET cookie): a random value handed out
+  // after a successful password login, kept hashed in memory, expiring
+  // after kSessionTtl of disuse. The cookie may also carry an API token.
+  static constexpr std::chrono::hours kSessionTtl{8};
+  std::string create_session(const auth_result& login);
+  auth_result check_cookie(std::string_view value);
+
  private:
   struct user_entry {
     std::string name;
@@ -100,6 +107,12 @@ class credential_store {
   // a client sending Basic on every request does not pay the slow hash each time.
   std::string cache_key_salt_;
   std::unordered_map<std::string, std::pair<role, std::chrono::steady_clock::time_point>> verified_;
+  struct session {
+    role granted;
+    std::string principal;
+    std::chrono::steady_clock::time_point last_used;
+  };
+  std::unordered_map<std::string, session> sessions_;  // by SHA-256 of the cookie value
 };
 
 }  // namespace hopwire::collector

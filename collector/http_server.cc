@@ -265,7 +265,26 @@ class http_session {
       return send(text_reply(404, "no such route: " + path_), false);
     }
 
-    auth_ = authenticate(req);
+    const bool has_credentials = req.find(http::field::authorization) != req.end() || !kismet_cookie(req).empty();
+    if (has_credentials) {
+      if (const unsigned wait = svc_.limiter.retry_after(remote_ip_)) {
+        auto r = text_reply(429, "too many failed logins from " + remote_ip_ + "; try again in " +
+                                     std::to_string(wait) + " s");
+        r.headers.emplace_back("Retry-After", std::to_string(wait));
+        return send(std::move(r), false);
+      }
+    }
+    bool by_password = false;
+    auth_ = authenticate(req, by_password);
+    set_cookie_.clear();
+    if (auth_.ok() && by_password && !upgrade) {
+      svc_.limiter.succeeded(remote_ip_);
+      // A browser that logged in with a password gets a session cookie.
+      set_cookie_ = "KISMET=" + svc_.auth.create_session(auth_) + "; Path=/; HttpOnly; SameSite=Strict; Max-Age=" +
+                    std::to_string(std::chrono::seconds(credential_store::kSessionTtl).count()) +
+                    (Derived::kTls ? "; Secure" : "");
+    }
+    if (!auth_.ok() && auth_.st != auth_result::status::none) svc_.limiter.failed(remote_ip_);
     if (!auth_.ok()) {
       collector_stats::bump(svc_.stats.http_auth_failures);
       auto r = text_reply(401, auth_.st == auth_result::status::none
@@ -299,11 +318,31 @@ class http_session {
                      beast::bind_front_handler(&http_session::on_read, derived().shared_from_this()));
   }
 
-  auth_result authenticate(const http::request<http::string_body>& req) {
-    auth_result res;
+  // The KISMET cookie's value, or empty.
+  static std::string_view kismet_cookie(const http::request<http::string_body>& req) {
+    auto it = req.find(http::field::cookie);
+    if (it == req.end()) return {};
+    std::string_view v(it->value().data(), it->value().size());
+    while (!v.empty()) {
+      const auto semi = v.find(';');
+      std::string_view item = v.substr(0, semi);
+      while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
+      if (item.substr(0, 7) == "KISMET=") return item.substr(7);
+      if (semi == std::string_view::npos) break;
+      v.remove_prefix(semi + 1);
+    }
+    return {};
+  }
+
+  auth_result authenticate(const http::request<http::string_body>& req, bool& by_password) {
     auto authz = req.find(http::field::authorization);
-    if (authz != req.end()) return svc_.auth.check_authorization(std::string_view(authz->value().data(), authz->value().size()));
-    return res;  // none
+    if (authz != req.end()) {
+      const std::string_view h(authz->value().data(), authz->value().size());
+      by_password = h.size() > 6 && (h[0] == 'B' || h[0] == 'b') && (h[1] == 'a' || h[1] == 'A');
+      return svc_.auth.check_authorization(h);
+    }
+    if (const auto cookie = kismet_cookie(req); !cookie.empty()) return svc_.auth.check_cookie(cookie);
+    return {};  // none
   }
 
   void on_read(beast::error_code ec, std::size_t) {
@@ -343,6 +382,7 @@ class http_session {
     res->set(http::field::content_type, reply.content_type);
     res->set(http::field::cache_control, "no-store");
     for (auto& [k, v] : reply.headers) res->set(k, v);
+    if (!set_cookie_.empty()) res->set(http::field::set_cookie, set_cookie_);
     res->keep_alive(keep_alive);
     res->body() = std::move(reply.body);
     res->prepare_payload();
@@ -371,6 +411,7 @@ class http_session {
     res->set(http::field::content_type, reply.content_type);
     res->set(http::field::cache_control, "no-store");
     for (auto& [k, v] : reply.headers) res->set(k, v);
+    if (!set_cookie_.empty()) res->set(http::field::set_cookie, set_cookie_);
     res->keep_alive(false);
     res->chunked(true);
     auto sr = std::make_shared<http::response_serializer<http::empty_body>>(*res);
@@ -446,6 +487,7 @@ class http_session {
   route_match match_;
   auth_result auth_;
   bool first_request_ = true;
+  std::string set_cookie_;
   // Streaming state.
   std::shared_ptr<body_stream> stream_;
   std::string chunk_;
@@ -456,6 +498,7 @@ class http_session {
 class plain_http_session : public http_session<plain_http_session>,
                            public std::enable_shared_from_this<plain_http_session> {
  public:
+  static constexpr bool kTls = false;
   plain_http_session(beast::tcp_stream&& stream, beast::flat_buffer&& buffer, services& svc)
       : http_session(svc, std::move(buffer), remote_ip_of(stream.socket()), remote_endpoint_of(stream.socket())),
         stream_(std::move(stream)) {}
@@ -478,6 +521,7 @@ class plain_http_session : public http_session<plain_http_session>,
 
 class ssl_http_session : public http_session<ssl_http_session>, public std::enable_shared_from_this<ssl_http_session> {
  public:
+  static constexpr bool kTls = true;
   ssl_http_session(beast::tcp_stream&& stream, ssl::context& ctx, beast::flat_buffer&& buffer, services& svc)
       : http_session(svc, std::move(buffer), remote_ip_of(stream.socket()), remote_endpoint_of(stream.socket())),
         stream_(std::move(stream), ctx) {}

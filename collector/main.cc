@@ -24,6 +24,7 @@
 #include "collector/device_tracker.h"
 #include "collector/ek_writer.h"
 #include "collector/oui_table.h"
+#include "collector/rest_api.h"
 #include "collector/packet_log.h"
 #include "collector/pcap_hub.h"
 #include "collector/services.h"
@@ -163,6 +164,37 @@ int export_devices(const std::filesystem::path& state_dir, const std::string& fo
   return std::fflush(stdout) == 0 ? 0 : 1;
 }
 
+// `routes`: the route table, as docs/security.md prints it.
+int print_routes(const std::string& format) {
+  auto roles = [](role_mask m) {
+    std::string out = "admin";
+    for (role r : {role::readonly, role::datasource, role::scanreport, role::gps})
+      if (m & mask(r)) out += std::string(", ") + role_name(r);
+    return out;
+  };
+  if (format == "json") {
+    std::printf("[");
+    bool first = true;
+    for (const auto& r : route_table()) {
+      std::printf("%s\n{\"method\": \"%s\", \"path\": \"%s\", \"roles\": [", first ? "" : ",",
+                  std::string(r.method).c_str(), std::string(r.pattern).c_str());
+      std::printf("\"admin\"");
+      for (role x : {role::readonly, role::datasource, role::scanreport, role::gps})
+        if (r.roles & mask(x)) std::printf(", \"%s\"", role_name(x));
+      std::printf("], \"body_limit\": %zu}", r.body_limit);
+      first = false;
+    }
+    std::printf("\n]\n");
+    return 0;
+  }
+  if (format != "markdown") throw std::invalid_argument("--format must be markdown or json");
+  std::printf("| Method | Path | Roles | What |\n|---|---|---|---|\n");
+  for (const auto& r : route_table())
+    std::printf("| %s | `%s` | %s | %s |\n", std::string(r.method).c_str(), std::string(r.pattern).c_str(),
+                roles(r.roles).c_str(), std::string(r.summary).c_str());
+  return 0;
+}
+
 std::string read_password_interactive(const std::string& prompt) {
   std::string pw;
   if (isatty(STDIN_FILENO)) {
@@ -246,6 +278,9 @@ int main(int argc, char** argv) {
   auto* passwd = user->add_subcommand("passwd", "Set a user's password (read from the terminal or stdin)");
   passwd->add_option("name", user_name, "User name")->default_str("admin");
   passwd->add_option("--password-file", password_file, "Read the new password from this file instead");
+  std::string routes_format = "markdown";
+  auto* routes_cmd = app.add_subcommand("routes", "Print every HTTP route with its method and roles");
+  routes_cmd->add_option("--format", routes_format, "markdown (docs/security.md) or json")->default_str("markdown");
   std::string export_format = "json";
   auto* exp = app.add_subcommand("export", "Write every stored device as JSON to stdout (works while the collector runs)");
   exp->add_option("--format", export_format, "json (one array) or itjson (one device per line)")->default_str("json");
@@ -295,6 +330,7 @@ int main(int argc, char** argv) {
     }
 
     if (*exp) return export_devices(cfg.state_dir, export_format);
+    if (*routes_cmd) return print_routes(routes_format);
     if (*token || *user) {
       init_logging("warn");
       prepare_state_dir(cfg.state_dir);

@@ -7,6 +7,7 @@
 #include <rapidjson/writer.h>
 #include <unistd.h>
 
+#include "collector/auth_api.h"
 #include "collector/device_api.h"
 #include "collector/packet_log.h"
 #include "collector/pcap_api.h"
@@ -223,6 +224,7 @@ const std::vector<route>& route_table() {
     add_device_routes(t);
     add_pcap_routes(t);
     add_scan_routes(t);
+    add_auth_routes(t);
     return t;
   }();
   return table;

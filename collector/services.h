@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "collector/auth.h"
+#include "collector/login_limiter.h"
 #include "collector/sources.h"
 #include "collector/stats.h"
 #include "collector/store.h"
@@ -39,6 +40,7 @@ struct services {
   packet_log* log = nullptr;  // null when the packet log is off
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
   std::uint64_t started_unix = 0;
+  login_limiter limiter;
 };
 
 }  // namespace hopwire::collector

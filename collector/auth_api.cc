@@ -1,0 +1,120 @@
+#include "auth_api.h"
+
+#include <rapidjson/document.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include "common/units.h"
+
+namespace hopwire::collector {
+
+namespace {
+
+constexpr role_mask kAnyRole =
+    mask(role::readonly, role::datasource, role::scanreport, role::gps);
+constexpr std::size_t kCommandLimit = 64 * 1024;
+
+http_reply check_session(request_ctx&) { return text_reply(200, "session valid"); }
+http_reply check_login(request_ctx&) { return text_reply(200, "login valid"); }
+
+// The command object of a POST: raw JSON or the form field json=.
+bool command(const request_ctx& ctx, rapidjson::Document& d, http_reply& err) {
+  std::string text;
+  if (ctx.content_type.find("application/x-www-form-urlencoded") != std::string_view::npos ||
+      ctx.body.substr(0, 5) == "json=") {
+    for (const auto& [k, v] : parse_query(ctx.body))
+      if (k == "json") text = v;
+  } else {
+    text.assign(ctx.body);
+  }
+  d.Parse(text.data(), text.size());
+  if (d.HasParseError() || !d.IsObject()) {
+    err = text_reply(400, "expected a JSON object");
+    return false;
+  }
+  return true;
+}
+
+std::optional<std::string> string_field(const rapidjson::Document& d, const char* key) {
+  auto it = d.FindMember(key);
+  if (it == d.MemberEnd() || !it->value.IsString()) return std::nullopt;
+  return std::string(it->value.GetString(), it->value.GetStringLength());
+}
+
+http_reply generate(request_ctx& ctx) {
+  rapidjson::Document d;
+  http_reply err;
+  if (!command(ctx, d, err)) return err;
+  const auto name = string_field(d, "name");
+  if (!name) return text_reply(400, "name: expected the token's name");
+  const auto role_text = string_field(d, "role");
+  const auto r = role_text ? parse_role(*role_text) : std::nullopt;
+  if (!r) return text_reply(400, "role: expected admin, readonly, datasource, scanreport or gps");
+  std::chrono::seconds ttl{0};
+  if (auto it = d.FindMember("duration"); it != d.MemberEnd()) {
+    if (it->value.IsUint64()) {
+      ttl = std::chrono::seconds(it->value.GetUint64());
+    } else if (it->value.IsString()) {
+      try {
+        ttl = std::chrono::duration_cast<std::chrono::seconds>(parse_duration(it->value.GetString()));
+      } catch (const std::exception&) {
+        return text_reply(400, "duration: expected seconds or a duration such as 30d (0 = never expires)");
+      }
+    } else {
+      return text_reply(400, "duration: expected seconds or a duration such as 30d (0 = never expires)");
+    }
+  }
+  try {
+    // Kismet answers with the token itself; it is shown only this once.
+    return text_reply(200, ctx.svc.auth.create_token(*name, *r, ttl));
+  } catch (const std::invalid_argument& e) {
+    return text_reply(400, e.what());
+  }
+}
+
+http_reply revoke(request_ctx& ctx) {
+  rapidjson::Document d;
+  http_reply err;
+  if (!command(ctx, d, err)) return err;
+  const auto name = string_field(d, "name");
+  if (!name) return text_reply(400, "name: expected the token's name");
+  if (!ctx.svc.auth.revoke_token(*name)) return text_reply(404, "no token named '" + *name + "'");
+  return text_reply(200, "revoked token '" + *name + "'");
+}
+
+http_reply list(request_ctx& ctx) {
+  rapidjson::StringBuffer buf;
+  rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+  w.StartArray();
+  for (const auto& t : ctx.svc.auth.list_tokens()) {
+    w.StartObject();
+    w.Key("kismet.httpd.auth.name");
+    w.String(t.name.c_str());
+    w.Key("kismet.httpd.auth.role");
+    w.String(role_name(t.granted));
+    w.Key("hopwire.auth.created");
+    w.Int64(t.created);
+    w.Key("kismet.httpd.auth.expiration");
+    w.Int64(t.expires);
+    w.EndObject();
+  }
+  w.EndArray();
+  http_reply r;
+  r.body.assign(buf.GetString(), buf.GetSize());
+  return r;
+}
+
+}  // namespace
+
+void add_auth_routes(std::vector<route>& t) {
+  constexpr role_mask kAdminOnly = 0;  // admin may always
+  t.push_back({"GET", "/session/check_session", kAnyRole, "200 when the credentials or KISMET cookie are valid",
+               check_session, 0});
+  t.push_back({"GET", "/session/check_login", kAnyRole, "200 when the login is valid", check_login, 0});
+  t.push_back({"POST", "/auth/apikey/generate.cmd", kAdminOnly,
+               "Create an API token: {name, role, duration}; answers the token, shown once", generate, kCommandLimit});
+  t.push_back({"POST", "/auth/apikey/revoke.cmd", kAdminOnly, "Revoke an API token: {name}", revoke, kCommandLimit});
+  t.push_back({"GET", "/auth/apikey/list.json", kAdminOnly, "API tokens: names, roles, expiry (never secrets)", list, 0});
+}
+
+}  // namespace hopwire::collector
