@@ -153,8 +153,9 @@ void link_client::on_open(beast::error_code ec) {
     }
     if (ec.category() == net::error::get_ssl_category() ||
         ec.category() == net::ssl::error::get_stream_category()) {
-      return lost("TLS handshake with " + where + " failed: " + ec.message() +
-                      (opts_.ca_file.empty() ? "" : " (CA file " + opts_.ca_file + ")"),
+      const std::string why = transport_ ? transport_->verify_failure() : std::string();
+      return lost("TLS handshake with " + where + " failed: " + ec.message() + (why.empty() ? "" : ": " + why) +
+                      (opts_.ca_file.empty() ? " (system CA store)" : " (CA file " + opts_.ca_file + ")"),
                   true);
     }
     return lost("cannot connect to " + where + ": " + ec.message());

@@ -8,6 +8,8 @@
 #include <boost/asio/connect.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/ssl/host_name_verification.hpp>
+#include <openssl/x509.h>
+#include <openssl/x509_vfy.h>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
@@ -78,6 +80,7 @@ class ws_transport final : public link_transport, public std::enable_shared_from
   }
 
   unsigned upgrade_status() const override { return res_.result_int(); }
+  std::string verify_failure() const override { return verify_failure_; }
   std::string upgrade_body() const override { return res_.body(); }
 
  private:
@@ -87,7 +90,19 @@ class ws_transport final : public link_transport, public std::enable_shared_from
       if (!SSL_set_tlsext_host_name(ssl.native_handle(), s_.host.c_str())) {
         return h(beast::error_code(static_cast<int>(::ERR_get_error()), net::error::get_ssl_category()));
       }
-      ssl.set_verify_callback(net::ssl::host_name_verification(s_.host));
+      // As host_name_verification, but remembering why a certificate was
+      // refused so that the message can say so.
+      ssl.set_verify_callback([this, host = s_.host](bool preverified, net::ssl::verify_context& ctx) {
+        if (!preverified) {
+          verify_failure_ = X509_verify_cert_error_string(X509_STORE_CTX_get_error(ctx.native_handle()));
+          return false;
+        }
+        if (!net::ssl::host_name_verification(host)(preverified, ctx)) {
+          verify_failure_ = "the certificate is not for host " + host;
+          return false;
+        }
+        return true;
+      });
       ssl.async_handshake(net::ssl::stream_base::client, [this, self = this->shared_from_this(), h = std::move(h)](beast::error_code ec) mutable {
         if (ec) return h(ec);
         do_upgrade(std::move(h));
@@ -104,6 +119,7 @@ class ws_transport final : public link_transport, public std::enable_shared_from
   }
 
   ws_settings s_;
+  std::string verify_failure_;
   websocket::stream<Stream> ws_;
   websocket::response_type res_;
 };

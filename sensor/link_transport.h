@@ -36,6 +36,8 @@ class link_transport {
   // arrived) and the collector's explanation from its body.
   virtual unsigned upgrade_status() const { return 0; }
   virtual std::string upgrade_body() const { return {}; }
+  // Why the collector's certificate was refused, when it was.
+  virtual std::string verify_failure() const { return {}; }
 };
 
 struct ws_settings {
