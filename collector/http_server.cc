@@ -247,6 +247,10 @@ class http_session {
     const std::string_view target(req.target().data(), req.target().size());
     const auto qpos = target.find('?');
     path_ = std::string(target.substr(0, qpos));
+    if (const auto& prefix = svc_.uri_prefix; !prefix.empty() && path_.size() > prefix.size() &&
+                                              path_.compare(0, prefix.size(), prefix) == 0 &&
+                                              path_[prefix.size()] == '/')
+      path_.erase(0, prefix.size());
     query_ = qpos == std::string_view::npos ? decltype(query_){} : parse_query(target.substr(qpos + 1));
 
     if (query_has_credentials(query_))

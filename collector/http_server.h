@@ -21,6 +21,9 @@ struct server_config {
   std::string tls_cert;            // PEM; with tls_key enables HTTPS/WSS
   std::string tls_key;
   bool allow_plain_with_tls = false;
+  // Behind a reverse proxy that forwards /PREFIX/...: requests may carry the
+  // prefix, which is stripped before routing ("" = none).
+  std::string uri_prefix;
 };
 
 class http_server {

@@ -92,6 +92,7 @@ int run_collector(const settings& cfg) {
     spdlog::info("packet log off");
   }
   svc.started_unix = static_cast<std::uint64_t>(std::time(nullptr));
+  svc.uri_prefix = cfg.server.uri_prefix;
 
   // Declared after everything the sessions use, so it is destroyed first.
   boost::asio::io_context io(static_cast<int>(cfg.threads));
@@ -104,8 +105,14 @@ int run_collector(const settings& cfg) {
   spdlog::info("hopwire-collector {} listening on {}://{}:{} (sensors: {}://{}:{}{}), state in {}", kVersion,
                tls ? "https" : "http", host, ep.port(), tls ? "wss" : "ws", host, ep.port(),
                hopwire::protocol::kWebSocketPath, cfg.state_dir.string());
+  if (!ep.address().is_loopback())
+    spdlog::warn("the HTTP/WebSocket listener is reachable from the network ({}); make sure that is intended{}", host,
+                 tls ? "" : " and consider --tls-cert/--tls-key");
   if (cfg.server.tcp_port) {
     const auto tep = server.tcp_endpoint();
+    if (!tep.address().is_loopback())
+      spdlog::warn("the legacy TCP sensor listener is reachable from the network ({}); it carries no encryption",
+                   tep.address().to_string());
     spdlog::info("legacy TCP sensor link on {}:{} (API token required)", tep.address().to_string(), tep.port());
   }
 
@@ -247,6 +254,9 @@ int main(int argc, char** argv) {
                        ->default_str("0");
   auto* o_oui = app.add_option("--oui-file", oui_file, "Manufacturer list (ieee-data CSV)")
                     ->default_str("/usr/share/ieee-data/oui.csv");
+  std::string uri_prefix;
+  auto* o_prefix = app.add_option("--uri-prefix", uri_prefix,
+                                  "Path prefix a reverse proxy forwards (e.g. /hopwire); stripped before routing");
   std::string pcap_queue;
   auto* o_pcapq = app.add_option("--pcap-queue", pcap_queue,
                                  "Queue per live pcap-ng stream; a client too slow to keep it from filling "
@@ -318,6 +328,11 @@ int main(int argc, char** argv) {
     if (o_log->count()) cfg.log_level = log_level;
     if (o_maxdev->count()) cfg.max_devices = max_devices;
     if (o_oui->count()) cfg.oui_file = oui_file;
+    if (o_prefix->count()) {
+      if (uri_prefix.empty() || uri_prefix.front() != '/' || uri_prefix.back() == '/')
+        throw std::invalid_argument("--uri-prefix must look like /hopwire (leading '/', no trailing '/')");
+      cfg.server.uri_prefix = uri_prefix;
+    }
     if (o_plmax->count()) cfg.packet_log_max = parse_size(packet_log_max);
     if (o_plret->count())
       cfg.packet_retention_seconds = static_cast<std::uint64_t>(

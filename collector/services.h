@@ -41,6 +41,7 @@ struct services {
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
   std::uint64_t started_unix = 0;
   login_limiter limiter;
+  std::string uri_prefix;  // see server_config::uri_prefix
 };
 
 }  // namespace hopwire::collector

@@ -75,6 +75,10 @@ void load_settings_yaml(const std::filesystem::path& path, settings& out) {
         out.packet_retention_seconds = static_cast<std::uint64_t>(
             std::chrono::duration_cast<std::chrono::seconds>(
                 parse_duration(scalar<std::string>(path, key, v, "a duration such as 7d"))).count());
+      } else if (key == "uri_prefix") {
+        out.server.uri_prefix = scalar<std::string>(path, key, v, "a path prefix such as /hopwire");
+        if (out.server.uri_prefix.empty() || out.server.uri_prefix.front() != '/' || out.server.uri_prefix.back() == '/')
+          throw std::runtime_error(where(path, v) + ": uri_prefix: expected a path such as /hopwire (leading '/', no trailing '/')");
       } else if (key == "oui_file") {
         out.oui_file = scalar<std::string>(path, key, v, "a path to ieee-data's oui.csv");
       } else if (key == "log_level") {
@@ -82,7 +86,7 @@ void load_settings_yaml(const std::filesystem::path& path, settings& out) {
       } else {
         throw std::runtime_error(where(path, kvp.first) + ": unknown setting '" + key +
                                  "' (known: listen, state_dir, remote_capture_port, remote_capture_listen, "
-                                 "tls_cert, tls_key, allow_plain_http, threads, log_level, max_devices, oui_file, pcap_queue, packet_log_max, packet_retention)");
+                                 "tls_cert, tls_key, allow_plain_http, threads, log_level, max_devices, oui_file, pcap_queue, packet_log_max, packet_retention, uri_prefix)");
       }
     } catch (const std::invalid_argument& e) {
       throw std::runtime_error(where(path, v) + ": " + e.what());

@@ -12,6 +12,7 @@ packages="
   libgtest-dev libgmock-dev
   ieee-data
   tshark curl python3 python3-pytest python3-flatbuffers iproute2 procps openssl
+  nginx-light
 "
 
 missing=""
@@ -34,5 +35,15 @@ fi
 echo "hopwire setup: installing$missing" >&2
 # wireshark-common asks whether non-root users may capture; answer no.
 echo "wireshark-common wireshark-common/install-setuid boolean false" | $sudo debconf-set-selections
+# Installing a server (nginx, used by the proxy test) must not start it: a
+# policy-rc.d that says "no" for the duration of the install, unless the
+# machine already has one.
+policy=""
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+  policy=/usr/sbin/policy-rc.d
+  printf '#!/bin/sh\nexit 101\n' | $sudo tee "$policy" >/dev/null
+  $sudo chmod 755 "$policy"
+fi
 $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq
 $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing >/dev/null
+if [ -n "$policy" ]; then $sudo rm -f "$policy"; fi
