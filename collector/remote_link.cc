@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "collector/device_json.h"
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/protocol.h"
@@ -133,7 +134,9 @@ bool remote_link::on_hello(const wire::Hello& h) {
     return fail(wire::ErrorCode::Malformed,
                 "source UUID '" + std::string(protocol::str(src->uuid())) + "' is not a valid UUID");
   }
-  auto clip = [](std::string_view s) { return std::string(s.substr(0, protocol::kMaxStringBytes)); };
+  // Clipped, and made valid UTF-8 (other bytes written as \xNN): these
+  // strings end up in JSON and logs.
+  auto clip = [](std::string_view s) { return ssid_text(s.substr(0, protocol::kMaxStringBytes)); };
   stored_source hello;
   hello.uuid = parsed->str();
   hello.name = clip(protocol::str(src->name()));

@@ -7,6 +7,7 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include "collector/device_json.h"
 #include "collector/dot11_frame.h"
 #include "collector/radio_header.h"
 #include "collector/sources.h"
@@ -126,7 +127,7 @@ bool parse_scan_request(std::string_view json, std::uint64_t now_ns, scan_reques
   if (auto it = d.FindMember("source_name"); it != d.MemberEnd()) {
     if (!it->value.IsString() || it->value.GetStringLength() == 0 || it->value.GetStringLength() > 128)
       errs.push_back({kReq, "source_name", "expected a non-empty string of at most 128 bytes"});
-    else out.source_name = it->value.GetString();
+    else out.source_name = ssid_text(std::string_view(it->value.GetString(), it->value.GetStringLength()));
   }
   if (auto it = d.FindMember("source_uuid"); it != d.MemberEnd()) {
     const auto u = it->value.IsString() ? uuid::parse(it->value.GetString()) : std::nullopt;

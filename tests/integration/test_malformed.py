@@ -1,5 +1,6 @@
 """Malformed input on either link is refused and counted; a good sensor on
 another link keeps streaming without losing a frame."""
+import json
 import os
 import uuid as uuidlib
 
@@ -128,3 +129,22 @@ def test_duplicate_batch_is_acked_but_not_counted(collector):
     src = collector.sources()["dups"]
     assert src["kismet.datasource.num_packets"] == 6
     assert src["hopwire.datasource.duplicate_batches"] == 2
+
+
+def test_source_names_that_are_not_utf8_stay_valid_json(collector):
+    u = str(uuidlib.uuid4())
+    c = wire.WsClient(collector.port, authorization=basic_auth("admin", collector.password))
+    c.send(wire.hello(u, b"roof\xff\xfe-1"))
+    assert wire.parse(c.recv())[0] == "Welcome"
+    c.send(wire.batch(1, [b"\x80\x00" + b"\x00" * 30]))
+    kind = None
+    while kind != "Ack":
+        kind, _ = wire.parse(c.recv())
+    c.close()
+    rc, body = collector.http.request("GET", "/datasource/all_sources.json", user="admin", password=collector.password)
+    assert rc == 200
+    names = [s["kismet.datasource.name"] for s in json.loads(body.decode("utf-8"))]  # strict UTF-8
+    assert "roof\\xff\\xfe-1" in names
+    rc, body = collector.http.request("GET", "/devices/views/all/devices.json", user="admin",
+                                      password=collector.password)
+    body.decode("utf-8")
