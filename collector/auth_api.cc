@@ -19,14 +19,7 @@ http_reply check_login(request_ctx&) { return text_reply(200, "login valid"); }
 
 // The command object of a POST: raw JSON or the form field json=.
 bool command(const request_ctx& ctx, rapidjson::Document& d, http_reply& err) {
-  std::string text;
-  if (ctx.content_type.find("application/x-www-form-urlencoded") != std::string_view::npos ||
-      ctx.body.substr(0, 5) == "json=") {
-    for (const auto& [k, v] : parse_query(ctx.body))
-      if (k == "json") text = v;
-  } else {
-    text.assign(ctx.body);
-  }
+  const std::string text = command_text(ctx);
   d.Parse(text.data(), text.size());
   if (d.HasParseError() || !d.IsObject()) {
     err = text_reply(400, "expected a JSON object");

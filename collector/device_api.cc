@@ -53,14 +53,7 @@ std::vector<std::string> split_path(std::string_view s) {
 // Reads the JSON command from the body: raw JSON, or Kismet's form field
 // json=... . An empty body is an empty command.
 bool parse_command(const request_ctx& ctx, rapidjson::Document& doc, std::string& why) {
-  std::string text;
-  if (ctx.content_type.find("application/x-www-form-urlencoded") != std::string_view::npos ||
-      (!ctx.body.empty() && ctx.body.substr(0, 5) == "json=")) {
-    for (const auto& [k, v] : parse_query(ctx.body))
-      if (k == "json") text = v;
-  } else {
-    text.assign(ctx.body);
-  }
+  const std::string text = command_text(ctx);
   if (text.find_first_not_of(" \t\r\n") == std::string::npos) {
     doc.SetObject();
     return true;

@@ -266,6 +266,15 @@ route_match match_route(std::string_view method, std::string_view path) {
   return m;
 }
 
+std::string command_text(const request_ctx& ctx) {
+  if (ctx.content_type.find("application/x-www-form-urlencoded") == std::string_view::npos &&
+      ctx.body.substr(0, 5) != "json=")
+    return std::string(ctx.body);
+  for (const auto& [k, v] : parse_query(ctx.body))
+    if (k == "json") return v;
+  return {};
+}
+
 std::vector<std::pair<std::string, std::string>> parse_query(std::string_view query) {
   std::vector<std::pair<std::string, std::string>> out;
   while (!query.empty()) {

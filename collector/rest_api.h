@@ -76,6 +76,10 @@ struct route_match {
 };
 route_match match_route(std::string_view method, std::string_view path);
 
+// The JSON text of a command: the raw body, or Kismet's form field json=
+// (application/x-www-form-urlencoded).
+std::string command_text(const request_ctx& ctx);
+
 // Splits "a=1&b=x%20y" with URL decoding.
 std::vector<std::pair<std::string, std::string>> parse_query(std::string_view query);
 // True if the query names something that looks like a credential.

@@ -313,14 +313,7 @@ http_reply answer(unsigned status, std::size_t accepted, const std::vector<repor
 
 http_reply scan_report(request_ctx& ctx) {
   if (!ctx.svc.tracker) return text_reply(503, "device tracking is not running");
-  std::string text;
-  if (ctx.content_type.find("application/x-www-form-urlencoded") != std::string_view::npos ||
-      ctx.body.substr(0, 5) == "json=") {
-    for (const auto& [k, v] : parse_query(ctx.body))
-      if (k == "json") text = v;
-  } else {
-    text.assign(ctx.body);
-  }
+  const std::string text = command_text(ctx);
   const auto now = wall_ns();
   scan_request req;
   std::vector<report_error> errors;

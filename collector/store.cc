@@ -166,13 +166,7 @@ bool store::put_source(const stored_source& s) {
   rocksdb::WriteOptions wo;
   wo.sync = false;
   auto st = db_->Put(wo, sources_, s.uuid, encode(s));
-  if (!st.ok()) {
-    std::lock_guard lock(g_error_mu);
-    ++write_errors_;
-    last_error_ = st.ToString();
-    return false;
-  }
-  return true;
+  return record(st);
 }
 
 std::vector<stored_source> store::load_sources() {
@@ -206,13 +200,7 @@ bool store::write_devices(const device_changes& changes) {
   rocksdb::WriteOptions wo;
   wo.sync = false;
   auto st = db_->Write(wo, &batch);
-  if (!st.ok()) {
-    std::lock_guard lock(g_error_mu);
-    ++write_errors_;
-    last_error_ = st.ToString();
-    return false;
-  }
-  return true;
+  return record(st);
 }
 
 void store::load_devices(const std::function<void(std::uint64_t, std::string_view)>& fn) {
@@ -238,13 +226,7 @@ bool store::write_packet_blocks(const std::vector<std::pair<std::string, std::st
   // to that second.
   wo.disableWAL = true;
   auto st = db_->Write(wo, &batch);
-  if (!st.ok()) {
-    std::lock_guard lock(g_error_mu);
-    ++write_errors_;
-    last_error_ = st.ToString();
-    return false;
-  }
-  return true;
+  return record(st);
 }
 
 namespace {
@@ -276,13 +258,7 @@ bool store::flush_packets() {
   fo.wait = true;
   fo.allow_write_stall = true;
   auto st = db_->Flush(fo, packets_);
-  if (!st.ok()) {
-    std::lock_guard lock(g_error_mu);
-    ++write_errors_;
-    last_error_ = st.ToString();
-    return false;
-  }
-  return true;
+  return record(st);
 }
 
 std::uint64_t store::packet_log_bytes() const {
@@ -290,6 +266,14 @@ std::uint64_t store::packet_log_bytes() const {
   db_->GetIntProperty(packets_, "rocksdb.total-sst-files-size", &files);
   db_->GetIntProperty(packets_, "rocksdb.cur-size-all-mem-tables", &mem);
   return files + mem;
+}
+
+bool store::record(const rocksdb::Status& st) {
+  if (st.ok()) return true;
+  std::lock_guard lock(g_error_mu);
+  ++write_errors_;
+  last_error_ = st.ToString();
+  return false;
 }
 
 std::string store::last_error() const {

@@ -13,6 +13,7 @@
 
 namespace rocksdb {
 class DB;
+class Status;
 class ColumnFamilyHandle;
 }  // namespace rocksdb
 
@@ -104,6 +105,9 @@ class store {
   rocksdb::ColumnFamilyHandle* sources_ = nullptr;
   rocksdb::ColumnFamilyHandle* devices_ = nullptr;
   rocksdb::ColumnFamilyHandle* packets_ = nullptr;
+  // Counts and remembers a failed write; returns st.ok().
+  bool record(const rocksdb::Status& st);
+
   bool read_only_ = false;
   std::uint64_t write_errors_ = 0;
   std::string last_error_;
