@@ -119,7 +119,8 @@ void device_tracker::evict_one(shard& s) {
   evicted_.fetch_add(1, std::memory_order_relaxed);
 }
 
-bool device_tracker::update(mac_addr mac, bool create, const packet_ctx& ctx, const std::function<void(device&)>& fn) {
+template <typename Fn>
+bool device_tracker::update(mac_addr mac, bool create, const packet_ctx& ctx, Fn&& fn) {
   shard& s = shard_of(mac);
   std::lock_guard lock(s.mu);
   device* d = s.by_mac.find(mac.v);
@@ -255,6 +256,19 @@ bool device_tracker::ingest(std::uint32_t source, const packet_view& p, std::uin
   return true;
 }
 
+void device_tracker::heard_radio(device& d, const packet_ctx& ctx) {
+  if (ctx.has_signal) {
+    d.signal.add(ctx.signal);
+    for (auto& e : d.seenby)
+      if (e.source == ctx.source) e.signal.add(ctx.signal);
+  }
+  if (ctx.freq_mhz) {
+    d.freq_mhz = ctx.freq_mhz;
+    d.channel = static_cast<std::uint16_t>(channel_of_freq(ctx.freq_mhz));
+  }
+  add_location(d, *ctx.pkt);
+}
+
 void device_tracker::track_mgmt(const dot11_frame& f, const packet_ctx& ctx) {
   const auto& ie = f.ie;
   auto transmitter = [&](device& d) {
@@ -262,17 +276,8 @@ void device_tracker::track_mgmt(const dot11_frame& f, const packet_ctx& ctx) {
     ++d.packets_mgmt;
     if (f.protected_frame) ++d.packets_crypt;
     if (ie.malformed) ++d.packets_error;
-    if (ctx.has_signal) {
-      d.signal.add(ctx.signal);
-      for (auto& e : d.seenby)
-        if (e.source == ctx.source) e.signal.add(ctx.signal);
-    }
-    if (ctx.freq_mhz) {
-      d.freq_mhz = ctx.freq_mhz;
-      d.channel = static_cast<std::uint16_t>(channel_of_freq(ctx.freq_mhz));
-    }
-    add_location(d, *ctx.pkt);
     if (f.retry) ++d.retries;
+    heard_radio(d, ctx);
   };
 
   switch (f.subtype) {
@@ -420,18 +425,9 @@ void device_tracker::track_data(const dot11_frame& f, const packet_ctx& ctx) {
     ++d.packets_tx;
     ++d.packets_data;
     if (f.protected_frame) ++d.packets_crypt;
-    if (ctx.has_signal) {
-      d.signal.add(ctx.signal);
-      for (auto& e : d.seenby)
-        if (e.source == ctx.source) e.signal.add(ctx.signal);
-    }
-    if (ctx.freq_mhz) {
-      d.freq_mhz = ctx.freq_mhz;
-      d.channel = static_cast<std::uint16_t>(channel_of_freq(ctx.freq_mhz));
-    }
-    add_location(d, *ctx.pkt);
     d.data_bytes += payload;
     if (f.retry) ++d.retries;
+    heard_radio(d, ctx);
   };
   auto receiver = [&](device& d) {
     ++d.packets_rx;
@@ -551,14 +547,8 @@ void device_tracker::observe_ap(std::uint32_t source, const observed_ap& ap, std
   ctx.signal = ap.signal_dbm;
   update(ap.bssid, true, ctx, [&](device& d) {
     d.types |= kTypeAp;
-    d.signal.add(ap.signal_dbm);
-    for (auto& e : d.seenby)
-      if (e.source == source) e.signal.add(ap.signal_dbm);
-    if (ctx.freq_mhz) {
-      d.freq_mhz = ctx.freq_mhz;
-      d.channel = static_cast<std::uint16_t>(ap.channel ? ap.channel : channel_of_freq(ctx.freq_mhz));
-    }
-    add_location(d, p);
+    heard_radio(d, ctx);
+    if (ap.channel) d.channel = ap.channel;
     if (!ap.has_ssid && !ap.has_security) return;
     auto& list = d.w().advertised;
     ssid_record* r = nullptr;

@@ -121,7 +121,14 @@ class device_tracker final : public packet_sink {
   shard& shard_of(mac_addr mac) const;
   // Finds (or, when `create`, makes) the device and runs `fn` on it under
   // its shard's lock, marking it modified. Returns false if absent.
-  bool update(mac_addr mac, bool create, const packet_ctx& ctx, const std::function<void(device&)>& fn);
+  // A template, not std::function: it runs for every device of every
+  // packet, and the callers' lambdas are too big for std::function's
+  // small-object buffer (a heap allocation each time).
+  template <typename Fn>
+  bool update(mac_addr mac, bool create, const packet_ctx& ctx, Fn&& fn);
+  // What every frame a device sends says about it: signal (also on its
+  // seenby entry for this source), frequency, location.
+  static void heard_radio(device& d, const packet_ctx& ctx);
   void touch(shard& s, device& d, std::uint64_t now_ns);
   void evict_one(shard& s);
 

@@ -377,16 +377,22 @@ class http_session {
     send(std::move(reply), req.keep_alive(), req.method() == http::verb::head);
   }
 
+  // Status and the headers every answer carries, streamed or not.
+  template <class Body>
+  void set_headers(http::response<Body>& res, const http_reply& reply) const {
+    res.version(11);
+    res.result(reply.status);
+    res.set(http::field::server, std::string("hopwire-collector/") + kVersion);
+    res.set(http::field::content_type, reply.content_type);
+    res.set(http::field::cache_control, "no-store");
+    for (const auto& [k, v] : reply.headers) res.set(k, v);
+    if (!set_cookie_.empty()) res.set(http::field::set_cookie, set_cookie_);
+  }
+
   void send(http_reply reply, bool keep_alive, bool head = false) {
     if (reply.stream && !head) return start_stream(std::move(reply));
     auto res = std::make_shared<http::response<http::string_body>>();
-    res->version(11);
-    res->result(reply.status);
-    res->set(http::field::server, std::string("hopwire-collector/") + kVersion);
-    res->set(http::field::content_type, reply.content_type);
-    res->set(http::field::cache_control, "no-store");
-    for (auto& [k, v] : reply.headers) res->set(k, v);
-    if (!set_cookie_.empty()) res->set(http::field::set_cookie, set_cookie_);
+    set_headers(*res, reply);
     res->keep_alive(keep_alive);
     res->body() = std::move(reply.body);
     res->prepare_payload();
@@ -409,13 +415,7 @@ class http_session {
   void start_stream(http_reply reply) {
     stream_ = std::move(reply.stream);
     auto res = std::make_shared<http::response<http::empty_body>>();
-    res->version(11);
-    res->result(reply.status);
-    res->set(http::field::server, std::string("hopwire-collector/") + kVersion);
-    res->set(http::field::content_type, reply.content_type);
-    res->set(http::field::cache_control, "no-store");
-    for (auto& [k, v] : reply.headers) res->set(k, v);
-    if (!set_cookie_.empty()) res->set(http::field::set_cookie, set_cookie_);
+    set_headers(*res, reply);
     res->keep_alive(false);
     res->chunked(true);
     auto sr = std::make_shared<http::response_serializer<http::empty_body>>(*res);
