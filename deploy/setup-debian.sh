@@ -1,5 +1,7 @@
 #!/bin/sh
-# Installs the Debian 12 packages that building and testing Hopwire need.
+# Installs the Debian 12 packages that building and testing Hopwire need,
+# including what ../shared/vm/hwsim-vm needs to boot its Wi-Fi test VM (QEMU,
+# a Debian kernel with mac80211_hwsim, hostapd, iw).
 # Idempotent: packages already present are left alone, so it is cheap to run
 # before every build. Runs apt-get through sudo when not root.
 set -eu
@@ -13,6 +15,8 @@ packages="
   ieee-data
   tshark curl python3 python3-pytest python3-flatbuffers iproute2 procps openssl
   nginx-light
+  qemu-system-x86 busybox-static cpio kmod xz-utils iw tcpdump hostapd wpasupplicant
+  wireless-regdb socat linux-image-amd64
 "
 
 missing=""

@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <stdexcept>
 
+#include "sensor/linuxwifi_source.h"
 #include "sensor/pcapfile_source.h"
 
 namespace hopwire::sensor {
@@ -27,11 +28,12 @@ std::unique_ptr<capture_source> make_capture_source(const source_definition& def
     if (!is_file) throw std::runtime_error("capture file " + def.interface() + " does not exist or is not a file");
     return std::make_unique<pcapfile_source>(def, globals);
   }
+  if (type && *type != "linuxwifi")
+    throw std::invalid_argument("source type '" + *type + "' is not known (pcapfile or linuxwifi)");
   if (def.interface().find('/') != std::string::npos)
     throw std::runtime_error("source " + def.interface() + ": no such file");
-  throw std::runtime_error("source " + def.interface() +
-                           ": live capture from interfaces (linuxwifi) is not available in this "
-                           "build yet; give a pcap or pcap-ng file to replay");
+  // An interface name means live capture.
+  return std::make_unique<linuxwifi_source>(def, globals);
 }
 
 }  // namespace hopwire::sensor

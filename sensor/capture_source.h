@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "common/channel.h"
 #include "common/source_definition.h"
 #include "sensor/packet_ring.h"
 
@@ -48,6 +49,14 @@ class capture_source {
   std::string error() const;
   virtual std::uint64_t kernel_drops() const { return 0; }
   virtual std::string current_channel() const { return {}; }
+  virtual std::uint32_t current_freq_khz() const { return 0; }
+  // A channel plan from the collector. Returns false (and keeps the plan in
+  // force) when nothing of it can be used; `in_force` is the list followed
+  // from now on, `message` says what was left out and why.
+  virtual bool configure(const hop_plan& plan, std::string& message, std::vector<std::string>& in_force) {
+    message = "source type " + id_.type + " cannot change channels";
+    return false;
+  }
 
  protected:
   void set_error(std::string e);

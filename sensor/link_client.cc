@@ -259,9 +259,26 @@ void link_client::handle_frame(const wire::Frame& frame) {
     }
     case wire::Body::Configure: {
       const auto* c = frame.body_as_Configure();
+      hop_plan plan;
+      if (const auto* p = c->plan()) {
+        if (p->channels())
+          for (const auto* ch : *p->channels()) plan.channels.emplace_back(protocol::str(ch));
+        plan.hop = p->hop();
+        plan.rate_per_sec = p->hop_rate_per_sec();
+        plan.offset = p->offset();
+        plan.shuffle = p->shuffle();
+      }
+      std::string message;
+      std::vector<std::string> in_force;
+      const bool ok = source_.configure(plan, message, in_force);
+      if (ok) spdlog::info("collector set the channel plan: {}{}", plan.hop && in_force.size() > 1 ? "hop " : "lock ",
+                           in_force.empty() ? std::string() : in_force.front() + (in_force.size() > 1 ? ",..." : ""));
+      else spdlog::warn("collector's channel plan refused: {}", message);
       ctl_fbb_.Clear();
-      auto msg = ctl_fbb_.CreateString("source type " + source_.identity().type + " cannot change channels");
-      auto r = wire::CreateConfigureResult(ctl_fbb_, c->request_id(), false, msg);
+      std::vector<flatbuffers::Offset<flatbuffers::String>> chans;
+      for (const auto& ch : in_force) chans.push_back(ctl_fbb_.CreateString(ch));
+      auto r = wire::CreateConfigureResult(ctl_fbb_, c->request_id(), ok, ctl_fbb_.CreateString(message),
+                                           ctl_fbb_.CreateVector(chans));
       wire::FinishFrameBuffer(ctl_fbb_, wire::CreateFrame(ctl_fbb_, wire::Body::ConfigureResult, r.Union()));
       queue_control(ctl_fbb_);
       return;
@@ -287,7 +304,7 @@ void link_client::queue_status() {
   const std::string chan = source_.current_channel();
   auto st = wire::CreateStatus(fbb, c.captured, c.sent, c.acked, c.dropped_ring, source_.kernel_drops(),
                                c.bytes_used, c.bytes_total, reconnects_,
-                               chan.empty() ? 0 : fbb.CreateString(chan), 0);
+                               chan.empty() ? 0 : fbb.CreateString(chan), source_.current_freq_khz());
   wire::FinishFrameBuffer(fbb, wire::CreateFrame(fbb, wire::Body::Status, st.Union()));
   queue_control(fbb);
 }
