@@ -4,6 +4,7 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include "collector/command_json.h"
 #include "common/units.h"
 
 namespace hopwire::collector {
@@ -17,27 +18,10 @@ constexpr std::size_t kCommandLimit = 64 * 1024;
 http_reply check_session(request_ctx&) { return text_reply(200, "session valid"); }
 http_reply check_login(request_ctx&) { return text_reply(200, "login valid"); }
 
-// The command object of a POST: raw JSON or the form field json=.
-bool command(const request_ctx& ctx, rapidjson::Document& d, http_reply& err) {
-  const std::string text = command_text(ctx);
-  d.Parse(text.data(), text.size());
-  if (d.HasParseError() || !d.IsObject()) {
-    err = text_reply(400, "expected a JSON object");
-    return false;
-  }
-  return true;
-}
-
-std::optional<std::string> string_field(const rapidjson::Document& d, const char* key) {
-  auto it = d.FindMember(key);
-  if (it == d.MemberEnd() || !it->value.IsString()) return std::nullopt;
-  return std::string(it->value.GetString(), it->value.GetStringLength());
-}
-
 http_reply generate(request_ctx& ctx) {
   rapidjson::Document d;
   http_reply err;
-  if (!command(ctx, d, err)) return err;
+  if (!parse_command(ctx, d, err)) return err;
   const auto name = string_field(d, "name");
   if (!name) return text_reply(400, "name: expected the token's name");
   const auto role_text = string_field(d, "role");
@@ -68,7 +52,7 @@ http_reply generate(request_ctx& ctx) {
 http_reply revoke(request_ctx& ctx) {
   rapidjson::Document d;
   http_reply err;
-  if (!command(ctx, d, err)) return err;
+  if (!parse_command(ctx, d, err)) return err;
   const auto name = string_field(d, "name");
   if (!name) return text_reply(400, "name: expected the token's name");
   if (!ctx.svc.auth.revoke_token(*name)) return text_reply(404, "no token named '" + *name + "'");

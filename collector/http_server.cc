@@ -98,7 +98,13 @@ class websocket_session {
   void on_accept(beast::error_code ec) {
     if (ec) return;
     link_.emplace(svc_, remote_link::kind::websocket, remote_ip_, granted_,
-                  [this](std::span<const std::uint8_t> frame) { queue(frame); });
+                  [this](std::span<const std::uint8_t> frame) { queue(frame); },
+                  [w = derived().weak_from_this(), ex = derived().ws().get_executor()](std::function<void()> f) {
+                    net::post(ex, [w, f = std::move(f)] {
+                      auto self = w.lock();
+                      if (self && !static_cast<websocket_session&>(*self).closed_) f();
+                    });
+                  });
     arm_timer();
     do_read();
   }
@@ -609,7 +615,13 @@ class tcp_link_session : public std::enable_shared_from_this<tcp_link_session> {
 
   void run() {
     link_.emplace(svc_, remote_link::kind::tcp, remote_ip_of(stream_.socket()), std::nullopt,
-                  [this](std::span<const std::uint8_t> frame) { queue(frame); });
+                  [this](std::span<const std::uint8_t> frame) { queue(frame); },
+                  [w = weak_from_this(), ex = stream_.get_executor()](std::function<void()> f) {
+                    net::post(ex, [w, f = std::move(f)] {
+                      auto self = w.lock();
+                      if (self && !self->closed_) f();
+                    });
+                  });
     arm_timer();
     read_prefix();
   }

@@ -1,29 +1,33 @@
 #include "remote_link.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include "collector/device_json.h"
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/protocol.h"
+#include "common/source_definition.h"
 #include "common/uuid.h"
 #include "hopwire/version.h"
 
 namespace hopwire::collector {
 
 remote_link::remote_link(services& svc, kind k, std::string remote_ip, std::optional<role> upgrade_role,
-                         send_fn send)
+                         send_fn send, post_fn post)
     : svc_(svc),
       kind_(k),
       remote_ip_(std::move(remote_ip)),
       upgrade_role_(upgrade_role),
       send_(std::move(send)),
+      post_(std::move(post)),
       last_rx_(std::chrono::steady_clock::now()),
       last_ping_(last_rx_) {}
 
 remote_link::~remote_link() {
   if (source_) {
     svc_.sources.release(source_);
+    svc_.planner.left(source_);
     std::lock_guard lock(source_->mu);
     svc_.db.put_source(source_->rec);
     spdlog::info("source {} '{}' from {} disconnected", source_->rec.uuid, source_->rec.name, remote_ip_);
@@ -83,7 +87,8 @@ bool remote_link::on_message(std::span<const std::uint8_t> msg) {
     case wire::Body::Pong:
       return true;
     case wire::Body::ConfigureResult:
-      return true;  // channel plans arrive with the live-capture work
+      on_configure_result(*frame->body_as_ConfigureResult());
+      return true;
     case wire::Body::Error: {
       const auto* e = frame->body_as_Error();
       spdlog::warn("source {} from {} reported an error: {}", source_->rec.uuid, remote_ip_,
@@ -162,6 +167,21 @@ bool remote_link::on_hello(const wire::Hello& h) {
     std::lock_guard lock(source_->mu);
     acked = source_->rec.last_seq;
     svc_.db.put_source(source_->rec);
+    source_->gps_name = clip(protocol::str(h.gps_name()));
+    source_definition def;
+    try {
+      def = source_definition::parse(source_->rec.definition);
+    } catch (const std::exception&) {
+    }
+    source_->metagps = def.get("metagps").value_or("");
+    // Live radios are stamped with the collector's clock (routers often have
+    // no real-time clock); a replay keeps its file's times.
+    try {
+      source_->stamp_time = hello.type != "pcapfile" && def.get_bool("timestamp", true);
+    } catch (const std::exception&) {
+      source_->stamp_time = hello.type != "pcapfile";
+    }
+    source_->plan.poke = [post = post_, this] { post([this] { send_pending_config(); }); };
   }
   collector_stats::bump(svc_.stats.links_accepted);
   spdlog::info("source {} '{}' ({}) connected from {} over {}, sensor {}, resuming after batch {}", hello.uuid,
@@ -169,7 +189,93 @@ bool remote_link::on_hello(const wire::Hello& h) {
                protocol::str(h.sensor_version()), acked);
   protocol::build_welcome(fbb_, kVersion, acked);
   send_built();
+  svc_.planner.joined(source_);
+  send_pending_config();
   return true;
+}
+
+void remote_link::send_pending_config() {
+  if (!source_) return;
+  hop_plan p;
+  std::uint32_t id;
+  {
+    std::lock_guard lock(source_->mu);
+    auto& st = source_->plan;
+    if (st.request_id == 0 || st.sent_id == st.request_id) return;
+    st.sent_id = st.request_id;
+    p = st.wanted;
+    id = st.request_id;
+  }
+  fbb_.Clear();
+  std::vector<flatbuffers::Offset<flatbuffers::String>> chans;
+  for (const auto& c : p.channels) chans.push_back(fbb_.CreateString(c));
+  auto plan = wire::CreateChannelPlan(fbb_, fbb_.CreateVector(chans), p.hop, p.rate_per_sec, p.offset, p.shuffle);
+  auto cfg = wire::CreateConfigure(fbb_, id, plan);
+  wire::FinishFrameBuffer(fbb_, wire::CreateFrame(fbb_, wire::Body::Configure, cfg.Union()));
+  send_built();
+}
+
+void remote_link::on_configure_result(const wire::ConfigureResult& r) {
+  std::lock_guard lock(source_->mu);
+  auto& st = source_->plan;
+  st.result_id = r.request_id();
+  st.result_ok = r.ok();
+  st.result_message = ssid_text(protocol::str(r.message()).substr(0, protocol::kMaxStringBytes));
+  if (r.channels()) {
+    st.in_force.clear();
+    for (const auto* c : *r.channels())
+      if (st.in_force.size() < 1024) st.in_force.push_back(ssid_text(protocol::str(c).substr(0, 64)));
+  }
+  if (!r.ok())
+    spdlog::warn("source {} '{}' refused channel plan {}: {}", source_->rec.uuid, source_->rec.name,
+                 r.request_id(), st.result_message);
+}
+
+const wire::PacketBatch& remote_link::adjust(const wire::PacketBatch& b) {
+  bool stamp;
+  std::string meta;
+  {
+    std::lock_guard lock(source_->mu);
+    stamp = source_->stamp_time;
+    meta = source_->metagps;
+  }
+  const auto* recs = b.packets();
+  if (!recs || recs->size() == 0) return b;
+  if (stamp) {
+    // Shift the batch so its newest packet is "now": spacing and order
+    // within the batch stay as the sensor measured them.
+    std::uint64_t newest = 0;
+    for (const auto* r : *recs) newest = std::max<std::uint64_t>(newest, r->ts_ns());
+    const std::int64_t shift = static_cast<std::int64_t>(wall_ns()) - static_cast<std::int64_t>(newest);
+    auto* mrecs = const_cast<wire::PacketBatch&>(b).mutable_packets();
+    for (flatbuffers::uoffset_t i = 0; i < mrecs->size(); ++i) {
+      auto* r = mrecs->GetMutableObject(i);
+      r->mutate_ts_ns(static_cast<std::uint64_t>(static_cast<std::int64_t>(r->ts_ns()) + shift));
+    }
+  }
+  if (meta.empty()) return b;
+  const auto fix = svc_.gps.get(meta);
+  if (!fix) return b;
+  // Packets without a position of their own take the virtual GPS's.
+  const std::uint32_t base = b.gps() ? b.gps()->size() : 0;
+  std::vector<wire::PacketRecord> out;
+  out.reserve(recs->size());
+  for (const auto* r : *recs) out.push_back(*r);
+  for (auto& r : out) {
+    if (r.flags() & protocol::kFlagGps) continue;
+    r.mutate_flags(static_cast<std::uint16_t>(r.flags() | protocol::kFlagGps));
+    r.mutate_gps_index(base);
+  }
+  std::vector<wire::GpsFix> gps;
+  if (b.gps())
+    for (const auto* g : *b.gps()) gps.push_back(*g);
+  gps.emplace_back(fix->lat, fix->lon, fix->has_alt ? fix->alt : std::nan(""));
+  rebuilt_.Clear();
+  auto data = b.data() ? rebuilt_.CreateVector(b.data()->data(), b.data()->size()) : 0;
+  auto batch = wire::CreatePacketBatch(rebuilt_, b.seq(), rebuilt_.CreateVectorOfStructs(out),
+                                       data, rebuilt_.CreateVectorOfStructs(gps));
+  wire::FinishFrameBuffer(rebuilt_, wire::CreateFrame(rebuilt_, wire::Body::PacketBatch, batch.Union()));
+  return *wire::GetFrame(rebuilt_.GetBufferPointer())->body_as_PacketBatch();
 }
 
 bool remote_link::on_batch(const wire::PacketBatch& b) {
@@ -192,8 +298,9 @@ bool remote_link::on_batch(const wire::PacketBatch& b) {
     } else {
       if (b.seq() != r.last_seq + 1) collector_stats::bump(svc_.stats.batches_gap);
       lock.unlock();
+      const wire::PacketBatch& batch = adjust(b);
       std::uint64_t errors = 0;
-      for (auto* sink : svc_.sinks) errors = std::max(errors, sink->on_batch(*source_, b));
+      for (auto* sink : svc_.sinks) errors = std::max(errors, sink->on_batch(*source_, batch));
       lock.lock();
       r.num_packets += count;
       r.num_error_packets += errors;
@@ -219,7 +326,8 @@ void remote_link::on_status(const wire::Status& s) {
   source_->acked = s.acked();
   source_->ring_bytes_used = s.ring_bytes_used();
   source_->ring_bytes_total = s.ring_bytes_total();
-  source_->channel = std::string(protocol::str(s.channel()).substr(0, 64));
+  source_->channel = ssid_text(protocol::str(s.channel()).substr(0, 64));
+  source_->freq_khz = s.freq_khz();
   auto& r = source_->rec;
   const bool changed = r.dropped_ring_boot != s.dropped_ring() || r.dropped_kernel_boot != s.dropped_kernel();
   r.dropped_ring_boot = s.dropped_ring();
@@ -235,6 +343,7 @@ bool remote_link::on_tick() {
     return fail(wire::ErrorCode::Timeout,
                 "no frame for " + std::to_string(protocol::kIdleTimeoutSeconds) + " s; closing the link");
   }
+  send_pending_config();
   if (source_ && now - last_ping_ >= std::chrono::seconds(protocol::kPingIntervalSeconds)) {
     last_ping_ = now;
     protocol::build_ping(fbb_, ++ping_nonce_);

@@ -22,10 +22,13 @@ class remote_link {
  public:
   enum class kind { websocket, tcp };
   using send_fn = std::function<void(std::span<const std::uint8_t>)>;
+  // Runs a function later on the link's own strand, if the link still exists.
+  using post_fn = std::function<void(std::function<void()>)>;
 
   // `upgrade_role` is the role proven on the WebSocket upgrade; the TCP link
   // has none and must bring a token in Hello.
-  remote_link(services& svc, kind k, std::string remote_ip, std::optional<role> upgrade_role, send_fn send);
+  remote_link(services& svc, kind k, std::string remote_ip, std::optional<role> upgrade_role, send_fn send,
+              post_fn post);
   ~remote_link();
   remote_link(const remote_link&) = delete;
   remote_link& operator=(const remote_link&) = delete;
@@ -44,6 +47,12 @@ class remote_link {
   bool on_hello(const wire::Hello& h);
   bool on_batch(const wire::PacketBatch& b);
   void on_status(const wire::Status& s);
+  void on_configure_result(const wire::ConfigureResult& r);
+  // Sends the channel plan the collector wants, if the sensor has not had it.
+  void send_pending_config();
+  // Applies the collector's clock and the source's virtual GPS. Returns the
+  // batch the sinks see: `b` itself, or a copy in rebuilt_.
+  const wire::PacketBatch& adjust(const wire::PacketBatch& b);
   bool fail(wire::ErrorCode code, const std::string& why);
   void send_built();
 
@@ -52,6 +61,8 @@ class remote_link {
   std::string remote_ip_;
   std::optional<role> upgrade_role_;
   send_fn send_;
+  post_fn post_;
+  flatbuffers::FlatBufferBuilder rebuilt_{0};
   std::shared_ptr<source_entry> source_;
   flatbuffers::FlatBufferBuilder fbb_{256};
   std::chrono::steady_clock::time_point last_rx_;

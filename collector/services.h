@@ -7,7 +7,9 @@
 #include <vector>
 
 #include "collector/auth.h"
+#include "collector/channel_planner.h"
 #include "collector/login_limiter.h"
+#include "collector/meta_gps.h"
 #include "collector/sources.h"
 #include "collector/stats.h"
 #include "collector/store.h"
@@ -42,6 +44,8 @@ struct services {
   std::uint64_t started_unix = 0;
   login_limiter limiter;
   std::string uri_prefix;  // see server_config::uri_prefix
+  channel_planner planner;
+  meta_gps gps;
 };
 
 }  // namespace hopwire::collector

@@ -4,15 +4,35 @@
 // is identified by its UUID and carried by at most one link at a time.
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "collector/store.h"
+#include "common/channel.h"
 
 namespace hopwire::collector {
+
+// Who decides a source's channels and what the sensor last said about it.
+struct source_plan_state {
+  std::string group;       // group= in the definition; empty: planned alone
+  std::string group_plan;  // group_plan= in the definition: split or offset
+  hop_plan own;            // what the sensor does by itself (its definition)
+  std::optional<hop_plan> manual;  // set_channel.cmd / set_hop.cmd
+  hop_plan wanted;         // what the collector wants now
+  std::string mode = "own";  // own, split, offset or manual
+  std::uint32_t request_id = 0;  // of `wanted`; 0: nothing to send
+  std::uint32_t sent_id = 0;     // last Configure sent on this link
+  std::uint32_t result_id = 0;   // last ConfigureResult received
+  bool result_ok = false;
+  std::string result_message;
+  std::vector<std::string> in_force;  // channels the sensor follows
+  std::function<void()> poke;  // asks the link to send `wanted`; empty when offline
+};
 
 struct source_entry {
   mutable std::mutex mu;  // guards everything below
@@ -24,6 +44,11 @@ struct source_entry {
   std::uint64_t captured = 0, sent = 0, acked = 0;  // sensor's view, this boot
   std::uint64_t ring_bytes_used = 0, ring_bytes_total = 0;
   std::uint64_t duplicate_batches = 0;
+  std::uint32_t freq_khz = 0;  // current, from Status
+  std::string gps_name;  // --gps-name of the sensor
+  std::string metagps;   // metagps= in the definition: the virtual GPS its packets take
+  bool stamp_time = false;  // the collector's clock replaces the sensor's
+  source_plan_state plan;
 };
 
 class source_registry {
