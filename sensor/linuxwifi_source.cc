@@ -210,10 +210,13 @@ void linuxwifi_source::setup_interface(const source_definition& def) {
       spdlog::info("created monitor interface {} on {}", monitor_name_, wiphy_.name);
     }
     created_monitor_ = true;
-    // Kismet's default: take the parent down so a network manager or
-    // supplicant on it does not retune the radio under us.
+    // Kismet's default: take a station parent down so a network manager or
+    // supplicant on it does not retune the radio under us. An access point
+    // or mesh on the radio is left alone: the radio is busy, and tuning says
+    // so below.
     bool up = false;
-    if (!def.get_bool("ignoreprimary", false) && interface_is_up(name, up) == 0 && up) {
+    if (!def.get_bool("ignoreprimary", false) && parent_.iftype == NL80211_IFTYPE_STATION &&
+        interface_is_up(name, up) == 0 && up) {
       if (set_interface_up(name, false) == 0) {
         downed_parent_ = true;
         spdlog::warn("took {} down while capturing (ignoreprimary=true leaves it up); it comes back up at exit", name);
@@ -516,7 +519,11 @@ void linuxwifi_source::hop_loop() {
       const std::string text = texts[idx];
       const channel c = chans[idx];
       lock.unlock();
+      const auto t0 = clock::now();
       const int err = nl_.set_channel(monitor_ifindex_, c);
+      spdlog::debug("{}: tuned {} in {:.1f} ms: {}", monitor_name_, text,
+                    std::chrono::duration<double, std::milli>(clock::now() - t0).count(),
+                    err < 0 ? errno_text(err) : "ok");
       lock.lock();
       if (err < 0) {
         if (!rejected_.count(text))

@@ -190,37 +190,23 @@ int nl80211::del_interface(std::uint32_t ifindex) {
 }
 
 int nl80211::set_channel(std::uint32_t ifindex, const channel& c) {
-  nl_msg* msg = message(NL80211_CMD_SET_CHANNEL);
+  // SET_WIPHY with an interface index, as iw and Kismet tune monitors.
+  nl_msg* msg = message(NL80211_CMD_SET_WIPHY);
   nla_put_u32(msg, NL80211_ATTR_IFINDEX, ifindex);
   nla_put_u32(msg, NL80211_ATTR_WIPHY_FREQ, c.control_mhz);
+  // The chandef as iw sends it: width and centre for every width.
+  std::uint32_t width = NL80211_CHAN_WIDTH_20_NOHT;
   switch (c.width) {
-    case chan_width::w20_noht:
-      nla_put_u32(msg, NL80211_ATTR_WIPHY_CHANNEL_TYPE, NL80211_CHAN_NO_HT);
-      break;
-    case chan_width::w20:
-      nla_put_u32(msg, NL80211_ATTR_WIPHY_CHANNEL_TYPE, NL80211_CHAN_HT20);
-      break;
-    case chan_width::w40:
-      nla_put_u32(msg, NL80211_ATTR_WIPHY_CHANNEL_TYPE,
-                  c.center1_mhz > c.control_mhz ? NL80211_CHAN_HT40PLUS : NL80211_CHAN_HT40MINUS);
-      break;
-    case chan_width::w80:
-      nla_put_u32(msg, NL80211_ATTR_CHANNEL_WIDTH, NL80211_CHAN_WIDTH_80);
-      nla_put_u32(msg, NL80211_ATTR_CENTER_FREQ1, c.center1_mhz);
-      break;
-    case chan_width::w160:
-      nla_put_u32(msg, NL80211_ATTR_CHANNEL_WIDTH, NL80211_CHAN_WIDTH_160);
-      nla_put_u32(msg, NL80211_ATTR_CENTER_FREQ1, c.center1_mhz);
-      break;
-    case chan_width::w5:
-      nla_put_u32(msg, NL80211_ATTR_CHANNEL_WIDTH, NL80211_CHAN_WIDTH_5);
-      nla_put_u32(msg, NL80211_ATTR_CENTER_FREQ1, c.control_mhz);
-      break;
-    case chan_width::w10:
-      nla_put_u32(msg, NL80211_ATTR_CHANNEL_WIDTH, NL80211_CHAN_WIDTH_10);
-      nla_put_u32(msg, NL80211_ATTR_CENTER_FREQ1, c.control_mhz);
-      break;
+    case chan_width::w20_noht: width = NL80211_CHAN_WIDTH_20_NOHT; break;
+    case chan_width::w20: width = NL80211_CHAN_WIDTH_20; break;
+    case chan_width::w40: width = NL80211_CHAN_WIDTH_40; break;
+    case chan_width::w80: width = NL80211_CHAN_WIDTH_80; break;
+    case chan_width::w160: width = NL80211_CHAN_WIDTH_160; break;
+    case chan_width::w5: width = NL80211_CHAN_WIDTH_5; break;
+    case chan_width::w10: width = NL80211_CHAN_WIDTH_10; break;
   }
+  nla_put_u32(msg, NL80211_ATTR_CHANNEL_WIDTH, width);
+  nla_put_u32(msg, NL80211_ATTR_CENTER_FREQ1, c.center1_mhz);
   return run(msg, nullptr, nullptr);
 }
 

@@ -253,3 +253,7 @@ def crafted(crafted_dir):
 
 def basic_auth(user, password):
     return "Basic " + base64.b64encode(("%s:%s" % (user, password)).encode()).decode()
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "vm: runs in the hwsim Wi-Fi VM (ctest entry vm_live_capture)")
