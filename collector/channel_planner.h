@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "collector/fleet.h"
 #include "collector/sources.h"
 #include "common/source_definition.h"
 
@@ -33,9 +34,11 @@ class channel_planner {
   // (or the sensor's own) plan, at `rate` if above zero.
   void set_manual(const std::shared_ptr<source_entry>& s, std::optional<hop_plan> manual, double rate);
 
-  // Group strategies given by configuration; a group not named here takes
-  // its first member's group_plan= or `split`.
-  void set_strategy(const std::string& group, const std::string& strategy);
+  // The fleet file: groups, and per-sensor channels, rates and groups that
+  // override the sensors' definitions. Replans every live source; sensors
+  // get their new plans over their links, without reconnecting.
+  void set_fleet(std::shared_ptr<const fleet_config> fleet);
+  std::shared_ptr<const fleet_config> fleet() const;
 
   // The plans of a group as `split` or `offset` would make them, for the
   // members' channel lists in join order. Exposed for tests.
@@ -44,11 +47,18 @@ class channel_planner {
 
  private:
   void replan(const std::string& group);  // mu_ held
+  // Group, own plan and fleet settings of a source from its definition and
+  // the fleet file. mu_ held; takes s.mu.
+  void configure(source_entry& s);
+  // A source outside any group and not set by hand. mu_ held.
+  void plan_alone(source_entry& s);
   static void want(source_entry& s, const hop_plan& p, const std::string& mode);
 
-  std::mutex mu_;
+  mutable std::mutex mu_;
   std::map<std::string, std::vector<std::weak_ptr<source_entry>>> groups_;  // live members, join order
-  std::map<std::string, std::string> strategies_;
+  std::map<std::string, std::weak_ptr<source_entry>> live_;                // by UUID
+  std::map<std::string, std::string> strategies_;  // from group_plan= of the first member
+  std::shared_ptr<const fleet_config> fleet_ = std::make_shared<fleet_config>();
 };
 
 }  // namespace hopwire::collector

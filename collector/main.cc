@@ -44,7 +44,24 @@ namespace {
 using namespace hopwire;
 using namespace hopwire::collector;
 
-int run_collector(const settings& cfg) {
+// Re-reads the fleet part of the config file and hands it to the planner.
+// An invalid file changes nothing; the errors come back, one per line.
+std::vector<std::string> reload_fleet(const std::string& config_file, channel_planner& planner) {
+  if (config_file.empty()) return {"the collector was started without --config; there is nothing to reload"};
+  settings fresh;
+  auto errors = check_settings_yaml(config_file, fresh);
+  if (!errors.empty()) {
+    spdlog::error("reload of {} refused, the running configuration stays:", config_file);
+    for (const auto& e : errors) spdlog::error("  {}", e);
+    return errors;
+  }
+  planner.set_fleet(std::make_shared<fleet_config>(std::move(fresh.fleet)));
+  spdlog::info("reloaded the fleet from {}; settings other than groups and sensors take effect at restart",
+               config_file);
+  return {};
+}
+
+int run_collector(const settings& cfg, const std::string& config_file) {
   init_logging(cfg.log_level);
   prepare_state_dir(cfg.state_dir);
 
@@ -60,6 +77,10 @@ int run_collector(const settings& cfg) {
   sources.load(db.load_sources());
   collector_stats stats;
   services svc{auth, db, sources, stats, {}};
+  svc.planner.set_fleet(std::make_shared<fleet_config>(cfg.fleet));
+  svc.reload = [&config_file, &svc] { return reload_fleet(config_file, svc.planner); };
+  if (!cfg.fleet.sensors.empty() || !cfg.fleet.groups.empty())
+    spdlog::info("fleet: {} sensors, {} groups", cfg.fleet.sensors.size(), cfg.fleet.groups.size());
 
   oui_table ouis;
   if (std::string why; !ouis.load(cfg.oui_file, why))
@@ -116,10 +137,23 @@ int run_collector(const settings& cfg) {
     spdlog::info("legacy TCP sensor link on {}:{} (API token required)", tep.address().to_string(), tep.port());
   }
 
+  // SIGHUP: reload the fleet; sensors get new plans without reconnecting.
+  boost::asio::signal_set hup(io, SIGHUP);
+  std::function<void()> wait_hup = [&] {
+    hup.async_wait([&](boost::system::error_code ec, int) {
+      if (ec) return;
+      spdlog::info("SIGHUP: reloading {}", config_file.empty() ? std::string("(no --config)") : config_file);
+      reload_fleet(config_file, svc.planner);
+      wait_hup();
+    });
+  };
+  wait_hup();
+
   boost::asio::signal_set signals(io, SIGINT, SIGTERM);
   signals.async_wait([&](boost::system::error_code ec, int sig) {
     if (ec) return;
     spdlog::info("signal {}: shutting down", sig);
+    hup.cancel();
     server.stop();
     io.stop();
   });
@@ -294,6 +328,12 @@ int main(int argc, char** argv) {
   std::string export_format = "json";
   auto* exp = app.add_subcommand("export", "Write every stored device as JSON to stdout (works while the collector runs)");
   exp->add_option("--format", export_format, "json (one array) or itjson (one device per line)")->default_str("json");
+  std::string check_file;
+  auto* config_cmd = app.add_subcommand("config", "Work with the config file");
+  auto* config_check = config_cmd->add_subcommand("check", "Validate a config file without starting anything; "
+                                                           "prints every error with its line and column");
+  config_check->add_option("FILE", check_file, "The YAML file")->required();
+  config_cmd->require_subcommand(1);
   for (auto* sub : {tcreate, tlist, trevoke, passwd, exp}) {
     sub->add_option("--state-dir", state_dir, "State directory")->default_str("/var/lib/hopwire");
   }
@@ -305,7 +345,7 @@ int main(int argc, char** argv) {
   }
 
   try {
-    if (!config_file.empty()) load_settings_yaml(config_file, cfg);
+    if (!config_file.empty() && !*config_cmd) load_settings_yaml(config_file, cfg);
     if (o_listen->count()) {
       const auto hp = parse_host_port(listen, "--listen");
       cfg.server.listen_address = hp.host;
@@ -382,7 +422,20 @@ int main(int argc, char** argv) {
       }
       return 0;
     }
-    return run_collector(cfg);
+    if (*config_cmd) {
+      if (check_file.empty()) throw std::invalid_argument("config check needs a FILE");
+      settings checked;
+      const auto errors = check_settings_yaml(check_file, checked);
+      for (const auto& e : errors) std::fprintf(stderr, "%s\n", e.c_str());
+      if (!errors.empty()) {
+        std::fprintf(stderr, "%s: %zu error%s\n", check_file.c_str(), errors.size(), errors.size() == 1 ? "" : "s");
+        return 1;
+      }
+      std::printf("%s: OK (%zu sensors, %zu groups)\n", check_file.c_str(), checked.fleet.sensors.size(),
+                  checked.fleet.groups.size());
+      return 0;
+    }
+    return run_collector(cfg, config_file);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "hopwire-collector: %s\n", e.what());
     return 1;

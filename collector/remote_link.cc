@@ -156,6 +156,11 @@ bool remote_link::on_hello(const wire::Hello& h) {
   if (src->channels())
     for (const auto* c : *src->channels()) channels.push_back(clip(protocol::str(c)));
 
+  if (const auto* f = svc_.planner.fleet()->find(hello.uuid, hello.name); f && !f->enabled) {
+    collector_stats::bump(svc_.stats.links_refused_other);
+    return fail(wire::ErrorCode::Forbidden, "source " + hello.uuid + " ('" + hello.name +
+                                                "') is disabled in the collector's fleet file (enabled: false)");
+  }
   std::string why;
   source_ = svc_.sources.claim(hello, channels, kind_ == kind::tcp ? "tcp" : "websocket", why);
   if (!source_) {
@@ -175,9 +180,10 @@ bool remote_link::on_hello(const wire::Hello& h) {
     }
     source_->metagps = def.get("metagps").value_or("");
     // Live radios are stamped with the collector's clock (routers often have
-    // no real-time clock); a replay keeps its file's times.
+    // no real-time clock); a replay keeps its file's times. timestamp= in the
+    // definition says otherwise.
     try {
-      source_->stamp_time = hello.type != "pcapfile" && def.get_bool("timestamp", true);
+      source_->stamp_time = def.get_bool("timestamp", hello.type != "pcapfile");
     } catch (const std::exception&) {
       source_->stamp_time = hello.type != "pcapfile";
     }
@@ -234,10 +240,12 @@ void remote_link::on_configure_result(const wire::ConfigureResult& r) {
 const wire::PacketBatch& remote_link::adjust(const wire::PacketBatch& b) {
   bool stamp;
   std::string meta;
+  std::optional<gps_fix> fixed;
   {
     std::lock_guard lock(source_->mu);
     stamp = source_->stamp_time;
     meta = source_->metagps;
+    fixed = source_->fixed_location;
   }
   const auto* recs = b.packets();
   if (!recs || recs->size() == 0) return b;
@@ -253,8 +261,8 @@ const wire::PacketBatch& remote_link::adjust(const wire::PacketBatch& b) {
       r->mutate_ts_ns(static_cast<std::uint64_t>(static_cast<std::int64_t>(r->ts_ns()) + shift));
     }
   }
-  if (meta.empty()) return b;
-  const auto fix = svc_.gps.get(meta);
+  // A virtual GPS, else the fleet file's fixed location.
+  const auto fix = meta.empty() ? fixed : svc_.gps.get(meta);
   if (!fix) return b;
   // Packets without a position of their own take the virtual GPS's.
   const std::uint32_t base = b.gps() ? b.gps()->size() : 0;

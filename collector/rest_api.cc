@@ -304,6 +304,16 @@ http_reply meta_gps_update(request_ctx& ctx) {
   return text_reply(200, "GPS '" + name + "' updated");
 }
 
+// Re-read the fleet file (as SIGHUP does).
+http_reply admin_reload(request_ctx& ctx) {
+  if (!ctx.svc.reload) return text_reply(409, "reload is not available");
+  const auto errors = ctx.svc.reload();
+  if (errors.empty()) return text_reply(200, "reloaded");
+  std::string text = "reload refused; the running configuration stays:";
+  for (const auto& e : errors) text += "\n" + e;
+  return text_reply(400, text);
+}
+
 http_reply system_status(request_ctx& ctx) {
   const auto& st = ctx.svc.stats;
   auto ld = [](const collector_stats::counter& c) { return c.load(std::memory_order_relaxed); };
@@ -427,6 +437,8 @@ const std::vector<route>& route_table() {
        "Lock a source on a channel, or hop it over a list (Kismet's keys)", set_channel, kCommandLimit},
       {"POST", "/datasource/by-uuid/{uuid}/set_hop.cmd", kAdminOnly,
        "Hop again: over a list, or over the group's plan", set_hop, kCommandLimit},
+      {"POST", "/admin/reload.cmd", kAdminOnly, "Re-read the fleet file (as SIGHUP does)", admin_reload,
+       kCommandLimit},
       {"POST", "/gps/meta/{name}/update.cmd", mask(role::gps), "Position of a virtual GPS (metagps=NAME)",
        meta_gps_update, kCommandLimit},
     };

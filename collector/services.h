@@ -2,6 +2,7 @@
 // The collector's long-lived parts, handed to every session.
 
 #include <chrono>
+#include <functional>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -45,6 +46,8 @@ struct services {
   login_limiter limiter;
   std::string uri_prefix;  // see server_config::uri_prefix
   channel_planner planner;
+  // Re-reads the fleet file; returns the errors (empty: applied). Set by main.
+  std::function<std::vector<std::string>()> reload;
   meta_gps gps;
 };
 

@@ -5,6 +5,9 @@
 #include <filesystem>
 #include <string>
 
+#include <vector>
+
+#include "collector/fleet.h"
 #include "collector/http_server.h"
 
 namespace hopwire::collector {
@@ -19,10 +22,14 @@ struct settings {
   std::uint64_t packet_log_max = 20ull << 30;  // bytes; 0 = no packet log
   std::uint64_t packet_retention_seconds = 7 * 86400;
   std::string oui_file = "/usr/share/ieee-data/oui.csv";
+  fleet_config fleet;
 };
 
 // Reads `path` into `out`. Unknown keys and wrong types are errors; the
 // exception's message names the file, line and column, and what was expected.
+// Every problem is reported, one per line.
 void load_settings_yaml(const std::filesystem::path& path, settings& out);
+// The same, returning every error instead of throwing (config check).
+std::vector<std::string> check_settings_yaml(const std::filesystem::path& path, settings& out);
 
 }  // namespace hopwire::collector

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "collector/meta_gps.h"
 #include "collector/store.h"
 #include "common/channel.h"
 
@@ -31,6 +32,7 @@ struct source_plan_state {
   bool result_ok = false;
   std::string result_message;
   std::vector<std::string> in_force;  // channels the sensor follows
+  bool managed = false;  // the fleet file sets its channels or rate
   std::function<void()> poke;  // asks the link to send `wanted`; empty when offline
 };
 
@@ -48,6 +50,8 @@ struct source_entry {
   std::string gps_name;  // --gps-name of the sensor
   std::string metagps;   // metagps= in the definition: the virtual GPS its packets take
   bool stamp_time = false;  // the collector's clock replaces the sensor's
+  std::optional<gps_fix> fixed_location;  // from the fleet file
+  bool disabled = false;  // the fleet file says enabled: false
   source_plan_state plan;
 };
 

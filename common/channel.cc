@@ -57,6 +57,12 @@ unsigned block_center(unsigned chan, bool six_ghz, unsigned width) {
   return 0;
 }
 
+// Frequency of a block's centre channel number (centres such as 42 or 155
+// are not channels one tunes to on their own).
+std::uint32_t center_mhz(unsigned center_chan, bool six_ghz) {
+  return (six_ghz ? 5950 : 5000) + 5 * center_chan;
+}
+
 }  // namespace
 
 std::uint32_t channel_to_mhz(unsigned chan, bool six_ghz) {
@@ -68,7 +74,9 @@ std::uint32_t channel_to_mhz(unsigned chan, bool six_ghz) {
   if (chan == 14) return 2484;
   if (chan >= 1 && chan <= 13) return 2407 + 5 * chan;
   if (chan >= 182 && chan <= 196) return 4000 + 5 * chan;
-  if (chan >= 32 && chan <= 181) return 5000 + 5 * chan;
+  // 5 GHz: 32-144 in steps of 4, 149-177 in steps of 4.
+  if (chan >= 32 && chan <= 144 && chan % 4 == 0) return 5000 + 5 * chan;
+  if (chan >= 149 && chan <= 177 && chan % 4 == 1) return 5000 + 5 * chan;
   return 0;
 }
 
@@ -114,7 +122,7 @@ std::string channel::str() const {
       const unsigned w = width_mhz();
       s += w == 80 ? "VHT80" : "VHT160";
       const unsigned def = n ? block_center(n, six, w) : 0;
-      if (!def || channel_to_mhz(def, six) != center1_mhz) {
+      if (!def || center_mhz(def, six) != center1_mhz) {
         s += '-';
         s += std::to_string(center1_mhz);
       }
@@ -196,7 +204,7 @@ channel parse_channel(std::string_view text) {
     } else {
       const unsigned cc = block_center(chan, six_band, w);
       if (!cc) bad(text, "no " + std::to_string(w) + " MHz block holds channel " + std::to_string(chan));
-      c.center1_mhz = channel_to_mhz(cc, six_band);
+      c.center1_mhz = center_mhz(cc, six_band);
     }
   }
   if (!s.empty()) bad(text, "unexpected '" + std::string(s) + "' at the end");

@@ -28,7 +28,7 @@ namespace {
 const char* const kKnownOptions[] = {
     "name", "uuid", "type", "vif", "ignoreprimary", "channels", "add_channels", "block_channels", "channel",
     "channel_hop", "channel_hoprate", "channel_hop_shuffle", "ht_channels", "vht_channels", "band24ghz",
-    "band5ghz", "band6ghz", "filter_locals", "fcsfail", "group", "timestamp", "metagps", "pcap_buffer",
+    "band5ghz", "band6ghz", "filter_locals", "fcsfail", "group", "group_plan", "timestamp", "metagps", "pcap_buffer",
     "info_antenna_type", "info_antenna_gain", "info_antenna_orientation", "info_antenna_beamwidth",
     "info_amp_type", "info_amp_gain"};
 
@@ -125,7 +125,7 @@ linuxwifi_source::linuxwifi_source(const source_definition& def, const source_gl
   for (const auto& [k, v] : def.options()) {
     if (std::none_of(std::begin(kKnownOptions), std::end(kKnownOptions), [&](const char* o) { return k == o; }))
       throw std::invalid_argument("linuxwifi source: unknown option '" + k +
-                                  "' (see hopwire-sensor --help-sources for the list)");
+                                  "' (see hopwire-sensor --help or docs/live-capture.md for the list)");
   }
   id_.type = "linuxwifi";
   id_.interface = def.interface();

@@ -74,7 +74,9 @@ int main(int argc, char** argv) {
   CLI::App app{"hopwire-sensor: capture Wi-Fi frames (or replay a capture file) and stream them to a "
                "Hopwire collector over an authenticated WebSocket.\n\n"
                "Example:\n  hopwire-sensor --connect 127.0.0.1:2501 --user admin --password-file pw \\\n"
-               "    --source=capture.pcapng:name=replay,realtime=false\n",
+               "    --source=capture.pcapng:name=replay,realtime=false\n"
+               "  hopwire-sensor --connect 10.0.0.5:2501 --apikey-file /etc/hopwire/token \\\n"
+               "    --source='wlan0:name=roof,channels=\"1,6,11,36\",group=roof'\n",
                "hopwire-sensor"};
   app.set_version_flag("--version", std::string("hopwire-sensor ") + kVersion);
 
@@ -86,7 +88,12 @@ int main(int argc, char** argv) {
   app.add_option("--connect", connect, "Collector address, HOST:PORT (IPv6: [ADDR]:PORT)")->required();
   app.add_option("--source", source_def,
                  "Source definition, Kismet syntax: FILE_OR_INTERFACE[:opt=val,...]. For files: "
-                 "name=, uuid=, realtime=true|false, pps=N, loop=true|false")
+                 "name=, uuid=, realtime=true|false, pps=N, loop=true|false. For Wi-Fi interfaces "
+                 "(needs CAP_NET_ADMIN and CAP_NET_RAW): name=, uuid=, vif=, channels=\"1,6,11\", "
+                 "add_channels=, block_channels=, channel=, channel_hop=, channel_hoprate=5/sec, "
+                 "ht_channels=, vht_channels=, band24ghz=, band5ghz=, band6ghz=, filter_locals=, fcsfail=, "
+                 "ignoreprimary=, group=, group_plan=split|offset, timestamp=, metagps=, pcap_buffer=. "
+                 "See docs/live-capture.md")
       ->required();
   app.add_option("--user", user, "User name for HTTP Basic authentication");
   app.add_option("--password", password,

@@ -10,7 +10,7 @@
 namespace hopwire::sensor {
 
 namespace {
-const char* const kKnownOptions[] = {"name", "uuid", "realtime", "loop", "pps", "type", "info_antenna_type",
+const char* const kKnownOptions[] = {"name", "uuid", "realtime", "loop", "pps", "type", "metagps", "timestamp", "info_antenna_type",
                                      "info_antenna_gain", "info_antenna_orientation", "info_antenna_beamwidth",
                                      "info_amp_type", "info_amp_gain"};
 }
@@ -22,7 +22,7 @@ pcapfile_source::pcapfile_source(const source_definition& def, const source_glob
     for (const char* o : kKnownOptions) known = known || k == o;
     if (!known)
       throw std::invalid_argument("pcapfile source: unknown option '" + k +
-                                  "' (known: name, uuid, realtime, loop, pps)");
+                                  "' (known: name, uuid, realtime, loop, pps, metagps, timestamp)");
   }
   realtime_ = def.get_bool("realtime", false);
   loop_ = def.get_bool("loop", false);

@@ -79,7 +79,8 @@ TEST(channel, rejects_what_no_radio_can_tune_with_a_reason) {
       {"1HT40-", "no 20 MHz channel"},
       {"36VHT80-5290", "not inside"},
       {"36VHT80-", "centre frequency"},
-      {"181VHT80", "no 80 MHz block"},
+      {"144VHT160", "no 160 MHz block"},
+      {"99", "not a 2.4 or 5 GHz channel"},
       {"6HT40+x", "unexpected 'x'"},
       {"300W6e", "not a 6 GHz channel"},
       {"5955W6e", "takes a channel number"},
@@ -98,7 +99,8 @@ TEST(channel, rejects_what_no_radio_can_tune_with_a_reason) {
 
 TEST(channel, frequency_and_number_agree_across_bands) {
   for (unsigned ch = 1; ch <= 13; ++ch) EXPECT_EQ(mhz_to_channel(channel_to_mhz(ch)), ch);
-  for (unsigned ch = 36; ch <= 177; ch += 4) EXPECT_EQ(mhz_to_channel(channel_to_mhz(ch)), ch);
+  for (unsigned ch = 36; ch <= 144; ch += 4) EXPECT_EQ(mhz_to_channel(channel_to_mhz(ch)), ch);
+  for (unsigned ch = 149; ch <= 177; ch += 4) EXPECT_EQ(mhz_to_channel(channel_to_mhz(ch)), ch);
   for (unsigned ch = 1; ch <= 233; ch += 4) EXPECT_EQ(mhz_to_channel(channel_to_mhz(ch, true)), ch);
 }
 
