@@ -31,6 +31,7 @@ APS = {
 }
 CHANNELS = ["1", "6", "11", "36"]
 SOLO = 'wlan3:name=solo,channels="1,6,11,36",channel_hoprate=10/sec'
+FLEET = "groups:\n  roof: {strategy: split}\n"
 
 HOSTAPD = {
     "open.conf": "interface=wlan0\ndriver=nl80211\nssid=hw-open\nhw_mode=g\nchannel=1\n",
@@ -54,7 +55,10 @@ def wait_until(what, fn, timeout, interval=0.2):
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
     work = tmp_path_factory.mktemp("live")
-    collector = Collector(work, admin_password="vm-test-admin-pw", tcp=False).start()
+    fleet = work / "collector.yaml"
+    fleet.write_text(FLEET)
+    collector = Collector(work, admin_password="vm-test-admin-pw", tcp=False,
+                          extra_args=["--config", str(fleet)]).start()
     vm = HwsimVM(HARNESS, BUILD_DIR / "vm-work" / "live", BUILD_DIR, radios=6,
                  forward=[(collector.port, collector.port)])
     vm.start()
@@ -64,7 +68,7 @@ def lab(tmp_path_factory):
     for name, text in HOSTAPD.items():
         (vm.work / name).write_text(text)
     lab = type("Lab", (), {})()
-    lab.vm, lab.collector = vm, collector
+    lab.vm, lab.collector, lab.fleet = vm, collector, fleet
     # Park the sensors' radios on an empty channel first. mac80211_hwsim
     # keeps delivering the traffic of the channel a radio's first monitor
     # interface came up on (its internal monitor keeps that channel), on top
@@ -233,6 +237,37 @@ def test_group_split_is_disjoint_and_regrows_when_a_member_leaves(lab):
     # No reconnect was needed for the new plan.
     assert source(lab, "roof-a")["hopwire.datasource.reconnects"] == 0
     stop_sensor(lab, "roof-a")
+
+
+def test_fleet_reload_moves_a_sensor_without_reconnecting(lab):
+    import signal
+    lab.fleet.write_text(FLEET + "sensors:\n  - name: solo\n    channels: [6, 11]\n    hop_rate: 4/sec\n")
+    lab.collector.proc.send_signal(signal.SIGHUP)
+    s = wait_until("solo on the fleet's channels",
+                   lambda: (s := plan_taken(lab, "solo")) and s["kismet.datasource.hop_channels"] == ["6", "11"]
+                   and s, 10)
+    assert s["hopwire.datasource.plan"]["mode"] == "fleet"
+    assert s["kismet.datasource.hop_rate"] == 4
+    assert s["hopwire.datasource.reconnects"] == 0
+
+    # A broken edit: refused, the running plan stays, the log says why.
+    lab.fleet.write_text(FLEET + "sensors:\n  - name: solo\n    channels: [6HT80]\n")
+    lab.collector.proc.send_signal(signal.SIGHUP)
+    wait_until("the refusal in the log", lambda: "reload of %s refused" % lab.fleet in lab.collector.log(), 10)
+    assert "collector.yaml:5:16: channels: channel '6HT80': unknown suffix" in lab.collector.log()
+    status, reply = post(lab, "/admin/reload.cmd", {})
+    assert status == 400 and "6HT80" in reply, reply
+    time.sleep(1)
+    s = plan_taken(lab, "solo")
+    assert s["kismet.datasource.hop_channels"] == ["6", "11"]
+
+    # Out of the fleet file again (over REST this time): back to its own list.
+    lab.fleet.write_text(FLEET)
+    status, reply = post(lab, "/admin/reload.cmd", {})
+    assert status == 200, reply
+    wait_until("solo on its own list", lambda: (s := plan_taken(lab, "solo"))
+               and s["kismet.datasource.hop_channels"] == CHANNELS, 10)
+    assert source(lab, "solo")["hopwire.datasource.reconnects"] == 0
 
 
 def test_sigterm_removes_the_monitor_interface_and_a_restart_works(lab):
