@@ -368,8 +368,12 @@ void linuxwifi_source::open_capture(const source_definition& def) {
   pcap_ = pcap_create(monitor_name_.c_str(), errbuf);
   if (!pcap_) throw std::runtime_error("cannot open " + monitor_name_ + " for capture: " + errbuf);
   const std::size_t buffer = def.get("pcap_buffer") ? parse_size(*def.get("pcap_buffer")) : 1024 * 1024;
+  // Not immediate mode: libpcap then uses TPACKET_V3, which packs frames
+  // by their real length into blocks handed over when full or after 50 ms.
+  // Immediate mode gives every frame a snaplen-sized slot: a 1 MiB buffer
+  // would hold only 64 frames, and bursts were lost in the kernel.
   pcap_set_snaplen(pcap_, 16384);
-  pcap_set_immediate_mode(pcap_, 1);
+  pcap_set_timeout(pcap_, 50);
   pcap_set_buffer_size(pcap_, static_cast<int>(std::min<std::size_t>(buffer, 1u << 30)));
   pcap_set_tstamp_precision(pcap_, PCAP_TSTAMP_PRECISION_NANO);
   const int rc = pcap_activate(pcap_);
@@ -393,14 +397,23 @@ void linuxwifi_source::open_capture(const source_definition& def) {
     // As many as the filter holds: halve until the kernel takes it.
     for (std::size_t n = macs.size(); n > 0; n /= 2) {
       std::string expr = "not (";
-      for (std::size_t i = 0; i < n; ++i) expr += (i ? " or wlan addr2 " : "wlan addr2 ") + macs[i];
+      // Sent by, sent to or through one of them: transmitter, receiver or
+      // BSSID (acknowledgements carry only the receiver).
+      for (std::size_t i = 0; i < n; ++i)
+        expr += std::string(i ? " or " : "") + "wlan addr1 " + macs[i] + " or wlan addr2 " + macs[i] +
+                " or wlan addr3 " + macs[i];
       expr += ")";
       bpf_program prog{};
       if (pcap_compile(pcap_, &prog, expr.c_str(), 1, PCAP_NETMASK_UNKNOWN) == 0) {
         const int set = pcap_setfilter(pcap_, &prog);
         pcap_freecode(&prog);
         if (set == 0) {
-          if (n == macs.size()) spdlog::info("filter_locals: ignoring frames sent by all {} local MACs", n);
+          // Frames captured before the filter was in place are still in the
+          // buffer (up to one block timeout late): throw them away.
+          std::this_thread::sleep_for(std::chrono::milliseconds(120));
+          while (pcap_dispatch(pcap_, -1, [](u_char*, const pcap_pkthdr*, const u_char*) {}, nullptr) > 0) {
+          }
+          if (n == macs.size()) spdlog::info("filter_locals: ignoring frames to or from all {} local MACs", n);
           else spdlog::warn("filter_locals: the filter holds {} of {} local MACs; frames from the rest are kept", n,
                             macs.size());
           break;

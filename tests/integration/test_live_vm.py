@@ -239,6 +239,23 @@ def test_group_split_is_disjoint_and_regrows_when_a_member_leaves(lab):
     stop_sensor(lab, "roof-a")
 
 
+def test_filter_locals_drops_what_this_host_sends(lab):
+    # Every radio in the VM is this host's, the access points included. The
+    # source's UUID comes from the radio's MAC, so it is roof-b's record:
+    # count from where it stands.
+    start_sensor(lab, "fl", "wlan5:name=fl,channel=11,filter_locals=true")
+    base = wait_until("fl running", lambda: running(lab, "fl"), 60)["kismet.datasource.num_packets"]
+    time.sleep(4)
+    assert source(lab, "fl")["kismet.datasource.num_packets"] == base
+    stop_sensor(lab, "fl")
+    assert "filter_locals: ignoring frames to or from all" in lab.vm.file("sensor-fl.log")
+    # The same radio without the filter hears the channel 11 AP.
+    start_sensor(lab, "fl", "wlan5:name=fl,channel=11")
+    wait_until("fl hears the WPA2 AP",
+               lambda: (s := running(lab, "fl")) and s["kismet.datasource.num_packets"] > base + 5, 20)
+    stop_sensor(lab, "fl")
+
+
 def test_fleet_reload_moves_a_sensor_without_reconnecting(lab):
     import signal
     lab.fleet.write_text(FLEET + "sensors:\n  - name: solo\n    channels: [6, 11]\n    hop_rate: 4/sec\n")
