@@ -101,8 +101,8 @@ def main():
             src["hopwire.datasource.dropped_kernel"], src["hopwire.datasource.dropped_ring"]))
         ring = src["hopwire.datasource.ring_bytes_total"]
         print("ring: %d bytes (%.2f MiB)" % (ring, ring / 1048576))
-        print("  t(s)   RSS KiB  private KiB  private beyond the ring KiB")
-        peak = 0
+        print("  t(s)   RSS KiB  private KiB  beyond the ring KiB  of it dirty (heap, stacks) KiB")
+        peak = peak_dirty = 0
         first = None
         for line in vm.file("memory.txt").splitlines():
             parts = line.split()
@@ -112,14 +112,18 @@ def main():
             vals = dict(zip(parts[1::2], map(int, parts[2::2])))
             private = vals.get("Private_Clean:", 0) + vals.get("Private_Dirty:", 0)
             beyond = private - ring // 1024
+            dirty = vals.get("Private_Dirty:", 0) - ring // 1024
             first = beyond if first is None else first
             peak = max(peak, beyond)
-            print("%6d %9d %12d %12d" % (t, vals.get("Rss:", 0), private, beyond))
-        print("private memory beyond the ring: first %d KiB, peak %d KiB (budget 4096 KiB)" % (first or 0, peak))
+            peak_dirty = max(peak_dirty, dirty)
+            print("%6d %9d %12d %19d %31d" % (t, vals.get("Rss:", 0), private, beyond, dirty))
+        print("private memory beyond the ring: first %d KiB, peak %d KiB, of it dirty at most %d KiB "
+              "(budget 4096 KiB); the rest is clean program and library code" % (first or 0, peak, peak_dirty))
         print(json.dumps({"injected": injected, "captured": src["hopwire.datasource.sensor_captured"],
                           "stored": src["kismet.datasource.num_packets"],
                           "dropped_kernel": src["hopwire.datasource.dropped_kernel"],
-                          "dropped_ring": src["hopwire.datasource.dropped_ring"], "peak_beyond_ring_kib": peak}))
+                          "dropped_ring": src["hopwire.datasource.dropped_ring"], "peak_beyond_ring_kib": peak,
+                          "peak_dirty_beyond_ring_kib": peak_dirty}))
     finally:
         vm.stop()
         collector.stop()
