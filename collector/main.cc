@@ -25,6 +25,7 @@
 #include "collector/ek_writer.h"
 #include "collector/oui_table.h"
 #include "collector/rest_api.h"
+#include "collector/sd_notify.h"  // issue 9: systemd notify
 #include "collector/packet_log.h"
 #include "collector/pcap_hub.h"
 #include "collector/services.h"
@@ -116,10 +117,20 @@ int run_collector(const settings& cfg) {
     spdlog::info("legacy TCP sensor link on {}:{} (API token required)", tep.address().to_string(), tep.port());
   }
 
+  // issue 9, systemd: storage is loaded and the listeners are open, so tell
+  // the service manager we are ready and start the watchdog pings.
+  sd_notifier notifier;
+  sd_watchdog watchdog(io, notifier);
+  notifier.notify(fmt::format("READY=1\nSTATUS=listening on {}:{}, {} devices", host, ep.port(), tracker.device_count()));
+  watchdog.start();
+  // end issue 9
+
   boost::asio::signal_set signals(io, SIGINT, SIGTERM);
   signals.async_wait([&](boost::system::error_code ec, int sig) {
     if (ec) return;
     spdlog::info("signal {}: shutting down", sig);
+    notifier.notify("STOPPING=1\nSTATUS=shutting down");  // issue 9: systemd notify
+    watchdog.stop();                                       // issue 9: systemd notify
     server.stop();
     io.stop();
   });
