@@ -42,8 +42,8 @@ def notify_socket(path_or_name):
 def test_ready_only_once_listening_then_watchdog_then_stopping(tmp_path):
     path = str(tmp_path / "notify.sock")
     sock = notify_socket(path)
-    # 400 ms watchdog: pings expected every 200 ms.
-    c = Collector(tmp_path, env={"NOTIFY_SOCKET": path, "WATCHDOG_USEC": "400000"})
+    # 1 s watchdog: pings expected every 500 ms.
+    c = Collector(tmp_path, env={"NOTIFY_SOCKET": path, "WATCHDOG_USEC": "1000000"})
     c.env.pop("WATCHDOG_PID", None)
     start_unwaited(c)
     try:
@@ -57,16 +57,17 @@ def test_ready_only_once_listening_then_watchdog_then_stopping(tmp_path):
         assert status == 401  # an HTTP answer, not just an open port
 
         pings = []
-        deadline = time.monotonic() + 2.0
+        deadline = time.monotonic() + 3.0
         while time.monotonic() < deadline:
             m = receive(sock, 1.0)
             if m is not None:
                 assert m == "WATCHDOG=1", m
                 pings.append(time.monotonic())
-        # ~10 in 2 s at a 200 ms period; allow for a slow machine.
-        assert len(pings) >= 5, pings
+        # 6 in 3 s at a 500 ms period; allow for a busy machine.
+        assert len(pings) >= 4, pings
         gaps = [b - a for a, b in zip(pings, pings[1:])]
-        assert max(gaps) < 0.4, gaps  # always inside the watchdog timeout
+        assert max(gaps) < 1.0, gaps  # always inside the watchdog timeout
+        assert min(gaps) > 0.3, gaps  # paced by the timer, not a burst
 
         c.proc.send_signal(signal.SIGTERM)
         stopping = None
