@@ -10,11 +10,11 @@ ring buffer.
 Each BUILD_DIR is one made by deploy/cross-build.sh. Memory is measured with
 the first build that runs natively (qemu-user would add its own): the
 sensor replays a capture in a loop, as fast as it can, to a collector on
-loopback for --seconds, while /proc/PID/smaps_rollup is sampled (peaks
-shown). The ring is touched in full at start, so private memory (clean +
-dirty) minus the ring size is what the sensor needs besides it. Private
-clean pages include shared-library code no other process happens to map,
-so this is an upper bound; the dirty part is what the sensor really owns."""
+loopback for --seconds, while /proc/PID/smaps is sampled (peaks shown). The
+ring is touched in full at start, so anonymous memory minus the ring size is
+what the sensor allocates besides it. Shared libraries are shown apart:
+whether their pages are private depends on which other processes map them
+(here the collector maps libssl, libcrypto and libstdc++ too)."""
 import argparse
 import json
 import os
@@ -72,12 +72,25 @@ def wait_for_port(port, timeout=30):
     raise TimeoutError("collector did not listen on %d" % port)
 
 
-def private_kib(pid):
-    fields = {}
-    for line in pathlib.Path("/proc/%d/smaps_rollup" % pid).read_text().splitlines()[1:]:
-        key, value = line.split(":", 1)
-        fields[key] = int(value.split()[0])
-    return fields["Private_Clean"] + fields["Private_Dirty"], fields["Private_Dirty"], fields["Rss"]
+def memory_kib(pid, binary):
+    """Resident memory by where it comes from, from /proc/PID/smaps:
+    anon (heap, stacks, the ring: what the sensor allocates), own (pages of
+    the sensor's binary) and libs (shared libraries, whether or not another
+    process shares them), plus private (clean + dirty, as the kernel counts
+    it right now, so shared libraries count only where no one else maps them)."""
+    out = {"anon": 0, "own": 0, "libs": 0, "private": 0}
+    name = None
+    binary = os.path.realpath(binary)
+    for line in pathlib.Path("/proc/%d/smaps" % pid).read_text().splitlines():
+        head = line.split()
+        if "-" in head[0] and len(head) >= 5 and not head[0].endswith(":"):
+            path = head[5] if len(head) > 5 else ""
+            name = "own" if path == binary else "libs" if path.startswith("/") else "anon"
+        elif head[0] == "Rss:":
+            out[name] += int(head[1])
+        elif head[0] in ("Private_Clean:", "Private_Dirty:"):
+            out["private"] += int(head[1])
+    return out
 
 
 def measure_memory(sensor, collector, capture, ring, seconds):
@@ -93,11 +106,11 @@ def measure_memory(sensor, collector, capture, ring, seconds):
                                 "--buffer", ring, "--log-level", "warn",
                                 "--source", "%s:name=footprint,realtime=false,loop=true" % capture],
                                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        peak_private = peak_dirty = peak_rss = 0
+        peak = {}
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline and sen.poll() is None:
-            p, d, r = private_kib(sen.pid)
-            peak_private, peak_dirty, peak_rss = max(peak_private, p), max(peak_dirty, d), max(peak_rss, r)
+            for k, v in memory_kib(sen.pid, sensor).items():
+                peak[k] = max(peak.get(k, 0), v)
             time.sleep(0.1)
         alive = sen.poll() is None
         sen.terminate()
@@ -107,7 +120,7 @@ def measure_memory(sensor, collector, capture, ring, seconds):
         packets = json.loads(out)["hopwire.system.packets_received"]
         if not alive:
             raise RuntimeError("the sensor exited during the measurement")
-        return peak_private, peak_dirty, peak_rss, packets
+        return peak, packets
     finally:
         col.terminate()
         col.wait(timeout=30)
@@ -154,11 +167,17 @@ def main():
     print("== private memory beyond the ring (budget %d bytes = 4 MiB); %s replayed in a loop for %.0f s"
           % (MEMORY_BUDGET, args.capture.name, args.seconds))
     for ring in args.rings.split(","):
-        private, dirty, rss, packets = measure_memory(native, args.collector, args.capture, ring, args.seconds)
-        beyond = private * 1024 - parse_size(ring)
-        print("ring %-6s  private %6d KiB (dirty %6d KiB)  RSS %6d KiB  beyond the ring %6d KiB (%4.1f%% of budget)"
-              "  [%d packets streamed]" % (ring, private, dirty, rss, beyond >> 10, 100.0 * beyond / MEMORY_BUDGET,
-                                           packets))
+        peak, packets = measure_memory(native, args.collector, args.capture, ring, args.seconds)
+        r = parse_size(ring) >> 10
+        anon = peak["anon"] - r
+        print("ring %-6s [%d packets streamed]; peaks in KiB:" % (ring, packets))
+        print("    allocated by the sensor beyond the ring (anon)   %6d  (%4.1f%% of budget)"
+              % (anon, 100.0 * anon * 1024 / MEMORY_BUDGET))
+        print("    + its own binary's pages                         %6d  -> %6d  (%4.1f%% of budget)"
+              % (peak["own"], anon + peak["own"], 100.0 * (anon + peak["own"]) * 1024 / MEMORY_BUDGET))
+        print("    + shared libraries' pages, if no one shares them %6d  -> %6d"
+              % (peak["libs"], anon + peak["own"] + peak["libs"]))
+        print("    private now (clean + dirty) beyond the ring      %6d" % (peak["private"] - r))
     return 0
 
 
