@@ -25,6 +25,7 @@
 #include "collector/ek_writer.h"
 #include "collector/oui_table.h"
 #include "collector/rest_api.h"
+#include "collector/sd_notify.h"
 #include "collector/packet_log.h"
 #include "collector/pcap_hub.h"
 #include "collector/services.h"
@@ -148,11 +149,20 @@ int run_collector(const settings& cfg, const std::string& config_file) {
     });
   };
   wait_hup();
+  // systemd (Type=notify): storage is loaded and the listeners are open, so tell
+  // the service manager we are ready and start the watchdog pings.
+  sd_notifier notifier;
+  sd_watchdog watchdog(io, notifier);
+  notifier.notify(fmt::format("READY=1\nSTATUS=listening on {}:{}, {} devices", host, ep.port(), tracker.device_count()));
+  watchdog.start();
+
 
   boost::asio::signal_set signals(io, SIGINT, SIGTERM);
   signals.async_wait([&](boost::system::error_code ec, int sig) {
     if (ec) return;
     spdlog::info("signal {}: shutting down", sig);
+    notifier.notify("STOPPING=1\nSTATUS=shutting down");
+    watchdog.stop();                                     
     hup.cancel();
     server.stop();
     io.stop();

@@ -12,6 +12,7 @@ packages="
   libflatbuffers-dev flatbuffers-compiler libspdlog-dev libfmt-dev libcli11-dev
   librocksdb-dev libyaml-cpp-dev rapidjson-dev zlib1g-dev
   libgtest-dev libgmock-dev
+  systemd qemu-user g++-aarch64-linux-gnu g++-mipsel-linux-gnu
   ieee-data
   tshark curl python3 python3-pytest python3-flatbuffers iproute2 procps openssl
   nginx-light

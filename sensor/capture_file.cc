@@ -1,6 +1,7 @@
 #include "capture_file.h"
 
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <stdexcept>
 
@@ -111,6 +112,19 @@ void capture_file::rewind() {
   pos_ = 24;
 }
 
+namespace {
+
+// frac/units of a second in nanoseconds (frac < units, so below 1e9), without
+// 128-bit arithmetic: 32-bit targets such as MIPS routers have none.
+std::uint64_t frac_to_ns(std::uint64_t frac, std::uint64_t units) {
+  constexpr std::uint64_t kNs = 1000000000ull;
+  if (units <= UINT64_MAX / kNs) return frac * kNs / units;  // frac * kNs cannot overflow
+  if (units % kNs == 0) return frac / (units / kNs);         // 10^n units, n > 9
+  return static_cast<std::uint64_t>(static_cast<long double>(frac) * kNs / static_cast<long double>(units));
+}
+
+}  // namespace
+
 std::uint64_t capture_file::to_ns(const interface_info& ifc, std::uint64_t ts) const {
   const std::uint64_t units = ifc.ts_units_per_sec;
   std::uint64_t ns;
@@ -119,8 +133,7 @@ std::uint64_t capture_file::to_ns(const interface_info& ifc, std::uint64_t ts) c
   } else {
     const std::uint64_t sec = ts / units;
     const std::uint64_t frac = ts % units;
-    ns = sec * 1000000000ull +
-         static_cast<std::uint64_t>(static_cast<unsigned __int128>(frac) * 1000000000ull / units);
+    ns = sec * 1000000000ull + frac_to_ns(frac, units);
   }
   return ns + static_cast<std::uint64_t>(ifc.ts_offset_sec * 1000000000ll);
 }

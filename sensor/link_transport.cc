@@ -4,6 +4,7 @@
 
 #include <array>
 #include <cstring>
+#include <optional>
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/read.hpp>
@@ -27,13 +28,79 @@ using tcp = net::ip::tcp;
 
 namespace {
 
+// Every operation on these streams is a template instantiated per stream
+// type, and together they are most of the sensor's code, so they are kept
+// lean for routers (docs/performance.md, sensor size): they name the one
+// io_context's executor instead of the type-erased any_io_executor,
+// permessage-deflate is compiled out (Beast leaves it off unless asked, and
+// the sensor never asks), and the WebSocket runs over flex_stream, so that
+// it is instantiated once rather than once for TCP and once for TLS.
+using tcp_stream = beast::basic_stream<tcp, net::io_context::executor_type, beast::unlimited_rate_policy>;
+using tls_stream = beast::ssl_stream<tcp_stream>;
+
 constexpr auto kConnectTimeout = std::chrono::seconds(15);
 
-template <class Stream>
-class ws_transport final : public link_transport, public std::enable_shared_from_this<ws_transport<Stream>> {
+// TCP, or TLS over TCP, chosen at run time.
+class flex_stream {
  public:
-  template <class... Args>
-  ws_transport(ws_settings s, Args&&... args) : s_(std::move(s)), ws_(std::forward<Args>(args)...) {
+  using executor_type = tcp_stream::executor_type;
+
+  flex_stream(net::io_context& io, net::ssl::context* ssl_ctx) {
+    if (ssl_ctx)
+      tls_.emplace(io, *ssl_ctx);
+    else
+      tcp_.emplace(io);
+  }
+
+  executor_type get_executor() noexcept { return tcp().get_executor(); }
+  tcp_stream& tcp() { return tls_ ? tls_->next_layer() : *tcp_; }
+  tls_stream* tls() { return tls_ ? &*tls_ : nullptr; }
+
+  template <class Buffers, class Handler>
+  void async_read_some(const Buffers& buffers, Handler&& handler) {
+    if (tls_)
+      tls_->async_read_some(buffers, std::forward<Handler>(handler));
+    else
+      tcp_->async_read_some(buffers, std::forward<Handler>(handler));
+  }
+
+  template <class Buffers, class Handler>
+  void async_write_some(const Buffers& buffers, Handler&& handler) {
+    if (tls_)
+      tls_->async_write_some(buffers, std::forward<Handler>(handler));
+    else
+      tcp_->async_write_some(buffers, std::forward<Handler>(handler));
+  }
+
+  // What Beast's WebSocket needs of a stream besides reading and writing.
+  friend void beast_close_socket(flex_stream& s) { beast::close_socket(s.tcp()); }
+
+  friend void teardown(beast::role_type role, flex_stream& s, beast::error_code& ec) {
+    using beast::websocket::teardown;
+    if (s.tls_)
+      teardown(role, *s.tls_, ec);
+    else
+      teardown(role, *s.tcp_, ec);
+  }
+
+  template <class Handler>
+  friend void async_teardown(beast::role_type role, flex_stream& s, Handler&& handler) {
+    using beast::websocket::async_teardown;
+    if (s.tls_)
+      async_teardown(role, *s.tls_, std::forward<Handler>(handler));
+    else
+      async_teardown(role, *s.tcp_, std::forward<Handler>(handler));
+  }
+
+ private:
+  std::optional<tcp_stream> tcp_;
+  std::optional<tls_stream> tls_;
+};
+
+class ws_transport final : public link_transport, public std::enable_shared_from_this<ws_transport> {
+ public:
+  ws_transport(ws_settings s, net::io_context& io, net::ssl::context* ssl_ctx)
+      : s_(std::move(s)), ws_(io, ssl_ctx) {
     ws_.binary(true);
     ws_.auto_fragment(false);
     ws_.read_message_max(protocol::kMaxFrameBytes);
@@ -50,12 +117,12 @@ class ws_transport final : public link_transport, public std::enable_shared_from
   }
 
   void async_open(const tcp::resolver::results_type& endpoints, handler h) override {
-    auto& tcp_layer = beast::get_lowest_layer(ws_);
+    auto& tcp_layer = ws_.next_layer().tcp();
     tcp_layer.expires_after(kConnectTimeout);
     tcp_layer.async_connect(endpoints, [this, self = this->shared_from_this(), h = std::move(h)](beast::error_code ec, const tcp::endpoint&) mutable {
       if (ec) return h(ec);
       net::ip::tcp::no_delay nd(true);
-      beast::get_lowest_layer(ws_).socket().set_option(nd, ec);
+      ws_.next_layer().tcp().socket().set_option(nd, ec);
       on_connected(std::move(h));
     });
   }
@@ -75,8 +142,8 @@ class ws_transport final : public link_transport, public std::enable_shared_from
 
   void abort() override {
     beast::error_code ec;
-    beast::get_lowest_layer(ws_).socket().shutdown(tcp::socket::shutdown_both, ec);
-    beast::get_lowest_layer(ws_).close();
+    ws_.next_layer().tcp().socket().shutdown(tcp::socket::shutdown_both, ec);
+    ws_.next_layer().tcp().close();
   }
 
   unsigned upgrade_status() const override { return res_.result_int(); }
@@ -85,8 +152,8 @@ class ws_transport final : public link_transport, public std::enable_shared_from
 
  private:
   void on_connected(handler h) {
-    if constexpr (std::is_same_v<Stream, beast::ssl_stream<beast::tcp_stream>>) {
-      auto& ssl = ws_.next_layer();
+    if (auto* tls = ws_.next_layer().tls()) {
+      auto& ssl = *tls;
       if (!SSL_set_tlsext_host_name(ssl.native_handle(), s_.host.c_str())) {
         return h(beast::error_code(static_cast<int>(::ERR_get_error()), net::error::get_ssl_category()));
       }
@@ -113,14 +180,14 @@ class ws_transport final : public link_transport, public std::enable_shared_from
   }
 
   void do_upgrade(handler h) {
-    beast::get_lowest_layer(ws_).expires_never();  // the websocket timeout takes over
+    ws_.next_layer().tcp().expires_never();  // the websocket timeout takes over
     ws_.async_handshake(res_, s_.host, s_.target,
                         [self = this->shared_from_this(), h = std::move(h)](beast::error_code ec) { h(ec); });
   }
 
   ws_settings s_;
   std::string verify_failure_;
-  websocket::stream<Stream> ws_;
+  websocket::stream<flex_stream, false> ws_;
   websocket::response_type res_;
 };
 
@@ -175,7 +242,7 @@ class tcp_transport final : public link_transport, public std::enable_shared_fro
   }
 
  private:
-  beast::tcp_stream stream_;
+  tcp_stream stream_;
   std::array<std::uint8_t, 4> wprefix_{};
   std::array<std::uint8_t, 4> rprefix_{};
 };
@@ -184,9 +251,7 @@ class tcp_transport final : public link_transport, public std::enable_shared_fro
 
 std::shared_ptr<link_transport> make_ws_transport(net::io_context& io, net::ssl::context* ssl_ctx,
                                                   ws_settings settings) {
-  if (ssl_ctx)
-    return std::make_shared<ws_transport<beast::ssl_stream<beast::tcp_stream>>>(std::move(settings), io, *ssl_ctx);
-  return std::make_shared<ws_transport<beast::tcp_stream>>(std::move(settings), io);
+  return std::make_shared<ws_transport>(std::move(settings), io, ssl_ctx);
 }
 
 std::shared_ptr<link_transport> make_tcp_transport(net::io_context& io) {
