@@ -5,7 +5,7 @@
 # Ctrl-C stops both.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
-"$top/deploy/build.sh"
+HOPWIRE_SETUP=build "$top/deploy/build.sh"
 
 state="$top/var/quickstart/state"
 port=${HOPWIRE_PORT:-2501}

@@ -6,19 +6,31 @@
 # before every build. Runs apt-get through sudo when not root.
 set -eu
 
+# build: what building and running Hopwire needs (deploy/quickstart.sh).
+# test (the default): that plus what the whole test suite needs.
+profile=${1:-test}
+
 packages="
   build-essential cmake ninja-build pkg-config git
   libboost-dev libssl-dev libpcap-dev libnl-3-dev libnl-genl-3-dev
   libflatbuffers-dev flatbuffers-compiler libspdlog-dev libfmt-dev libcli11-dev
   librocksdb-dev libyaml-cpp-dev rapidjson-dev zlib1g-dev
   libgtest-dev libgmock-dev
+  ieee-data curl tshark procps
+"
+case "$profile" in
+  build) ;;
+  test)
+    packages="$packages
   systemd qemu-user g++-aarch64-linux-gnu g++-mipsel-linux-gnu
-  ieee-data
-  tshark curl python3 python3-pytest python3-flatbuffers iproute2 procps openssl
+  python3 python3-pytest python3-flatbuffers iproute2 openssl
   nginx-light
   qemu-system-x86 busybox-static cpio kmod xz-utils iw tcpdump hostapd wpasupplicant
   wireless-regdb socat linux-image-amd64
 "
+    ;;
+  *) echo "usage: $0 [build|test]" >&2; exit 2 ;;
+esac
 
 missing=""
 for p in $packages; do
