@@ -258,6 +258,10 @@ def test_filter_locals_drops_what_this_host_sends(lab):
 
 def test_fleet_reload_moves_a_sensor_without_reconnecting(lab):
     import signal
+    # Two sensors connected; the edit moves one of them.
+    start_sensor(lab, "other", 'wlan4:name=other,channels="1,6",channel_hoprate=5/sec')
+    wait_until("other running", lambda: running(lab, "other"), 60)
+    other_before = running(lab, "other")
     lab.fleet.write_text(FLEET + "sensors:\n  - name: solo\n    channels: [6, 11]\n    hop_rate: 4/sec\n")
     lab.collector.proc.send_signal(signal.SIGHUP)
     s = wait_until("solo on the fleet's channels",
@@ -266,6 +270,7 @@ def test_fleet_reload_moves_a_sensor_without_reconnecting(lab):
     assert s["hopwire.datasource.plan"]["mode"] == "fleet"
     assert s["kismet.datasource.hop_rate"] == 4
     assert s["hopwire.datasource.reconnects"] == 0
+    assert running(lab, "other")["kismet.datasource.hop_channels"] == ["1", "6"]
 
     # A broken edit: refused, the running plan stays, the log says why.
     lab.fleet.write_text(FLEET + "sensors:\n  - name: solo\n    channels: [6HT80]\n")
@@ -285,6 +290,13 @@ def test_fleet_reload_moves_a_sensor_without_reconnecting(lab):
     wait_until("solo on its own list", lambda: (s := plan_taken(lab, "solo"))
                and s["kismet.datasource.hop_channels"] == CHANNELS, 10)
     assert source(lab, "solo")["hopwire.datasource.reconnects"] == 0
+    # The other sensor was never touched: same list, same link.
+    other = running(lab, "other")
+    assert other["kismet.datasource.hop_channels"] == ["1", "6"]
+    assert other["hopwire.datasource.plan"]["request_id"] == other_before["hopwire.datasource.plan"]["request_id"]
+    # (Its UUID comes from wlan4's MAC, roof-a's record: count from there.)
+    assert other["hopwire.datasource.reconnects"] == other_before["hopwire.datasource.reconnects"]
+    stop_sensor(lab, "other")
 
 
 def test_sigterm_removes_the_monitor_interface_and_a_restart_works(lab):
