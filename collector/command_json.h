@@ -7,15 +7,24 @@
 
 #include <rapidjson/document.h>
 
+#include "collector/json_limits.h"
 #include "collector/rest_api.h"
 
 namespace hopwire::collector {
 
 // False, with a 400 reply in `err`, when the command is not a JSON object.
 inline bool parse_command(const request_ctx& ctx, rapidjson::Document& d, http_reply& err) {
-  const std::string text = command_text(ctx);
-  d.Parse(text.data(), text.size());
-  if (d.HasParseError() || !d.IsObject()) {
+  const auto text = command_text(ctx);
+  if (!text) {
+    err = text_reply(400, std::string(kNoJsonField));
+    return false;
+  }
+  std::string why;
+  if (!parse_untrusted_json(*text, d, why)) {
+    err = text_reply(400, "expected a JSON object: " + why);
+    return false;
+  }
+  if (!d.IsObject()) {
     err = text_reply(400, "expected a JSON object");
     return false;
   }

@@ -1,9 +1,12 @@
 #include "device_api.h"
 
+#include <chrono>
 #include <deque>
 #include <optional>
-#include <regex>
+#include <memory>
 #include <string>
+
+#include <re2/re2.h>
 
 #include <rapidjson/document.h>
 #include <rapidjson/error/en.h>
@@ -11,7 +14,9 @@
 #include "collector/device_json.h"
 #include "collector/device_tracker.h"
 #include "collector/ek_writer.h"
+#include "collector/json_limits.h"
 #include "common/clock.h"
+#include "common/log.h"
 
 namespace hopwire::collector {
 
@@ -25,10 +30,17 @@ struct field_spec {
   std::string name;
 };
 
+// User patterns run on RE2: linear in the text, whatever the pattern, so no
+// request can make the collector backtrack for ever.
 struct regex_term {
   std::vector<std::string> path;
-  std::regex re;
+  std::shared_ptr<const re2::RE2> re;
 };
+
+constexpr std::size_t kMaxFields = 256;
+constexpr std::size_t kMaxRegexTerms = 16;
+constexpr std::size_t kMaxPatternBytes = 1024;
+constexpr std::int64_t kRe2MemoryBytes = 1 << 20;  // per compiled pattern
 
 // The command dictionary of a POST, as Kismet takes it.
 struct list_request {
@@ -53,15 +65,17 @@ std::vector<std::string> split_path(std::string_view s) {
 // Reads the JSON command from the body: raw JSON, or Kismet's form field
 // json=... . An empty body is an empty command.
 bool parse_command(const request_ctx& ctx, rapidjson::Document& doc, std::string& why) {
-  const std::string text = command_text(ctx);
-  if (text.find_first_not_of(" \t\r\n") == std::string::npos) {
+  const auto text = command_text(ctx);
+  if (!text) {
+    why = kNoJsonField;
+    return false;
+  }
+  if (text->find_first_not_of(" \t\r\n") == std::string::npos) {
     doc.SetObject();
     return true;
   }
-  doc.Parse(text.data(), text.size());
-  if (doc.HasParseError()) {
-    why = std::string("command is not valid JSON: ") + rapidjson::GetParseError_En(doc.GetParseError()) +
-          " at offset " + std::to_string(doc.GetErrorOffset());
+  if (!parse_untrusted_json(*text, doc, why)) {
+    why = "command: " + why;
     return false;
   }
   if (!doc.IsObject()) {
@@ -75,6 +89,11 @@ bool read_list_request(const rapidjson::Document& doc, list_request& req, std::s
   if (auto it = doc.FindMember("fields"); it != doc.MemberEnd()) {
     if (!it->value.IsArray()) {
       why = "fields: expected an array of field names or [field, alias] pairs";
+      return false;
+    }
+    if (it->value.Size() > kMaxFields) {
+      why = "fields: " + std::to_string(it->value.Size()) + " entries exceed the limit of " +
+            std::to_string(kMaxFields);
       return false;
     }
     for (const auto& f : it->value.GetArray()) {
@@ -97,17 +116,33 @@ bool read_list_request(const rapidjson::Document& doc, list_request& req, std::s
       why = "regex: expected an array of [field, pattern] pairs";
       return false;
     }
+    if (it->value.Size() > kMaxRegexTerms) {
+      why = "regex: " + std::to_string(it->value.Size()) + " terms exceed the limit of " +
+            std::to_string(kMaxRegexTerms);
+      return false;
+    }
     for (const auto& r : it->value.GetArray()) {
       if (!r.IsArray() || r.Size() != 2 || !r[0].IsString() || !r[1].IsString()) {
         why = "regex: each entry must be a [field, pattern] pair of strings";
         return false;
       }
-      try {
-        req.regex.push_back({split_path(r[0].GetString()), std::regex(r[1].GetString(), std::regex::ECMAScript)});
-      } catch (const std::regex_error& e) {
-        why = std::string("regex: bad pattern '") + r[1].GetString() + "': " + e.what();
+      const std::string_view pattern(r[1].GetString(), r[1].GetStringLength());
+      if (pattern.size() > kMaxPatternBytes) {
+        why = "regex: pattern of " + std::to_string(pattern.size()) + " bytes exceeds the limit of " +
+              std::to_string(kMaxPatternBytes) + " bytes";
         return false;
       }
+      re2::RE2::Options o;
+      o.set_log_errors(false);
+      o.set_max_mem(kRe2MemoryBytes);
+      auto re = std::make_shared<const re2::RE2>(re2::StringPiece(pattern.data(), pattern.size()), o);
+      if (!re->ok()) {
+        why = "regex: bad pattern '" + std::string(pattern.substr(0, 64)) + (pattern.size() > 64 ? "...'" : "'") +
+              ": " + re->error() +
+              " (patterns use RE2 syntax: no backreferences or lookaround; see docs/devices.md)";
+        return false;
+      }
+      req.regex.push_back({split_path(r[0].GetString()), std::move(re)});
     }
   }
   auto read_size = [&](const char* name, std::size_t& out) {
@@ -117,11 +152,19 @@ bool read_list_request(const rapidjson::Document& doc, list_request& req, std::s
       out = static_cast<std::size_t>(it->value.GetUint64());
       return true;
     }
+    // Kismet's clients send numbers as strings too: digits only (std::stoull
+    // would take "-1" and wrap it).
     if (it->value.IsString()) {
-      try {
-        out = std::stoull(it->value.GetString());
+      const std::string_view s(it->value.GetString(), it->value.GetStringLength());
+      std::uint64_t v = 0;
+      bool ok = !s.empty() && s.size() <= 18;
+      for (const char c : s) {
+        if (c < '0' || c > '9') ok = false;
+        else v = v * 10 + static_cast<std::uint64_t>(c - '0');
+      }
+      if (ok) {
+        out = static_cast<std::size_t>(v);
         return true;
-      } catch (...) {
       }
     }
     why = std::string(name) + ": expected a non-negative integer";
@@ -166,8 +209,9 @@ const rapidjson::Value* resolve(const rapidjson::Value& v, const std::vector<std
 // searched element by element: regex on "dot11.device/
 // dot11.device.advertised_ssid_map/dot11.advertisedssid.ssid" matches any
 // SSID of the device.
-bool any_match(const rapidjson::Value& v, const std::vector<std::string>& path, std::size_t i, const std::regex& re) {
-  if (i == path.size()) return v.IsString() && std::regex_search(v.GetString(), v.GetString() + v.GetStringLength(), re);
+bool any_match(const rapidjson::Value& v, const std::vector<std::string>& path, std::size_t i, const re2::RE2& re) {
+  if (i == path.size())
+    return v.IsString() && re2::RE2::PartialMatch(re2::StringPiece(v.GetString(), v.GetStringLength()), re);
   if (v.IsArray()) {
     for (const auto& e : v.GetArray())
       if (any_match(e, path, i, re)) return true;
@@ -208,6 +252,9 @@ class device_output {
   // For wrapping the list in an object (last-time); json format only.
   json_writer& writer() { return json_; }
 
+  // The window (start, length) is full: no later device can be written.
+  bool window_full() const { return req_.length && seen_ >= req_.start + *req_.length; }
+
   void add(const device& d) {
     const bool simple = req_.fields.empty() && req_.regex.empty();
     if (simple) {
@@ -236,7 +283,7 @@ class device_output {
     if (!req_.regex.empty()) {
       bool hit = false;
       for (const auto& term : req_.regex)
-        if (any_match(doc, term.path, 0, term.re)) {
+        if (any_match(doc, term.path, 0, *term.re)) {
           hit = true;
           break;
         }
@@ -283,6 +330,84 @@ class device_output {
   std::size_t seen_ = 0;
 };
 
+// A device list written while the tracker is read, a few devices per pull:
+// memory stays at a chunk however many devices there are, ingest is held
+// back for microseconds at a time, and the work stops when the client goes.
+class device_list_stream final : public body_stream {
+ public:
+  enum class wrap { none, last_time };
+
+  device_list_stream(out_format fmt, list_request req, device_tracker::reader reader, const device_tracker& t,
+                     bool aps_only, wrap w, std::uint64_t now_s)
+      : req_(std::move(req)), reader_(std::move(reader)), aps_only_(aps_only), wrap_(w),
+        out_(fmt, req_, t, buf_), json_(fmt == out_format::json) {
+    if (wrap_ == wrap::last_time && json_) {
+      auto& w = out_.writer();
+      w.StartObject();
+      w.Key("kismet.devicelist.refresh");
+      w.Uint(1);
+      w.Key("kismet.devicelist.timestamp");
+      w.Uint64(now_s);
+      w.Key("kismet.device.list");
+    }
+    out_.begin();
+  }
+
+  bool pull(std::string& out, std::size_t max, std::function<void()>) override {
+    const auto t0 = std::chrono::steady_clock::now();
+    while (buf_.size() - head_ < max && !done_) {
+      const auto n = out_.window_full() ? 0 : reader_.next(copies_, kCopies);
+      if (n == 0) {
+        out_.end();
+        if (wrap_ == wrap::last_time && json_) out_.writer().EndObject();
+        out_.finish();
+        done_ = true;
+        break;
+      }
+      for (std::size_t i = 0; i < n; ++i)
+        if (!aps_only_ || (copies_[i].types & kTypeAp)) out_.add(copies_[i]);
+      out_.finish();
+    }
+    spent_ += std::chrono::steady_clock::now() - t0;
+    if (spent_ > kWorkBudget && !done_) {
+      // Linear-time patterns keep this far away; it bounds what one request
+      // can take from the network threads all the same.
+      spdlog::warn("device list stopped after {} s of work (the budget per request)",
+                   std::chrono::duration_cast<std::chrono::seconds>(kWorkBudget).count());
+      done_ = true;
+      buf_.resize(head_);
+    }
+    const auto take = std::min(max, buf_.size() - head_);
+    out.append(buf_, head_, take);
+    head_ += take;
+    if (head_ == buf_.size()) {
+      buf_.clear();
+      head_ = 0;
+    }
+    return !(done_ && head_ == buf_.size());
+  }
+  void delivered(std::size_t) override {}
+  void close() override { done_ = true; }
+  std::size_t memory_bound() const override { return kMemoryBound; }
+
+ private:
+  static constexpr std::size_t kCopies = 16;
+  static constexpr std::size_t kMemoryBound = 256 * 1024;
+  static constexpr auto kWorkBudget = std::chrono::seconds(120);
+
+  list_request req_;
+  device_tracker::reader reader_;
+  bool aps_only_;
+  wrap wrap_;
+  std::string buf_;
+  std::size_t head_ = 0;
+  device_output out_;
+  bool json_;
+  bool done_ = false;
+  device copies_[kCopies];
+  std::chrono::steady_clock::duration spent_{};
+};
+
 http_reply no_tracker() { return text_reply(503, "device tracking is not running"); }
 
 const char* content_type(out_format f) {
@@ -306,20 +431,21 @@ bool prepare(request_ctx& ctx, list_request& req, http_reply& err) {
   return true;
 }
 
+http_reply streamed(out_format fmt, list_request req, device_tracker::reader reader, const device_tracker& t,
+                    bool aps_only = false, device_list_stream::wrap w = device_list_stream::wrap::none,
+                    std::uint64_t now_s = 0) {
+  http_reply reply;
+  reply.content_type = content_type(fmt);
+  reply.stream = std::make_shared<device_list_stream>(fmt, std::move(req), std::move(reader), t, aps_only, w, now_s);
+  return reply;
+}
+
 http_reply list_view(request_ctx& ctx, out_format fmt, bool aps_only) {
   list_request req;
   http_reply reply;
   if (!prepare(ctx, req, reply)) return reply;
-  reply.content_type = content_type(fmt);
-  reply.body.reserve(ctx.svc.tracker->device_count() * 1024);
-  device_output out(fmt, req, *ctx.svc.tracker, reply.body);
-  out.begin();
-  ctx.svc.tracker->for_each([&](const device& d) {
-    if (aps_only && !(d.types & kTypeAp)) return;
-    out.add(d);
-  });
-  out.end();
-  return reply;
+  const auto& t = *ctx.svc.tracker;
+  return streamed(fmt, std::move(req), t.read_all(), t, aps_only);
 }
 
 http_reply last_time(request_ctx& ctx, out_format fmt) {
@@ -338,22 +464,9 @@ http_reply last_time(request_ctx& ctx, out_format fmt) {
   const std::int64_t now_s = static_cast<std::int64_t>(now_ns / 1000000000ull);
   const std::int64_t since = ts < 0 ? now_s + ts : ts;
   const std::uint64_t since_ns = since <= 0 ? 0 : static_cast<std::uint64_t>(since) * 1000000000ull;
-  reply.content_type = content_type(fmt);
-  device_output out(fmt, req, *ctx.svc.tracker, reply.body);
-  if (fmt == out_format::json) {
-    auto& w = out.writer();
-    w.StartObject();
-    w.Key("kismet.devicelist.refresh");
-    w.Uint(1);
-    w.Key("kismet.devicelist.timestamp");
-    w.Uint64(static_cast<std::uint64_t>(now_s));
-    w.Key("kismet.device.list");
-  }
-  out.begin();
-  ctx.svc.tracker->for_each_changed_since(since_ns, [&](const device& d) { out.add(d); });
-  out.end();
-  if (fmt == out_format::json) out.writer().EndObject();
-  out.finish();
+  const auto& t = *ctx.svc.tracker;
+  reply = streamed(fmt, std::move(req), t.read_changed_since(since_ns), t, false, device_list_stream::wrap::last_time,
+                   static_cast<std::uint64_t>(now_s));
   reply.headers.emplace_back("X-Hopwire-Timestamp", std::to_string(now_s));
   return reply;
 }
@@ -373,13 +486,8 @@ http_reply by_key(request_ctx& ctx, out_format fmt) {
 }
 
 http_reply by_macs(request_ctx& ctx, out_format fmt, const std::vector<mac_addr>& macs, list_request& req) {
-  http_reply reply;
-  reply.content_type = content_type(fmt);
-  device_output out(fmt, req, *ctx.svc.tracker, reply.body);
-  out.begin();
-  for (const auto mac : macs) ctx.svc.tracker->visit(mac, [&](const device& d) { out.add(d); });
-  out.end();
-  return reply;
+  const auto& t = *ctx.svc.tracker;
+  return streamed(fmt, std::move(req), t.read_macs(macs), t);
 }
 
 http_reply by_mac(request_ctx& ctx, out_format fmt) {

@@ -642,49 +642,76 @@ constexpr std::size_t kReadChunk = 16;
 
 }  // namespace
 
+device_tracker::reader device_tracker::read_changed_since(std::uint64_t mod_ns) const {
+  reader r(*this, reader::mode::changed);
+  r.since_ = mod_ns;
+  return r;
+}
+
+device_tracker::reader device_tracker::read_macs(const std::vector<mac_addr>& macs) const {
+  reader r(*this, reader::mode::macs);
+  r.macs_.reserve(macs.size());
+  for (const auto m : macs) r.macs_.push_back(m.v);
+  return r;
+}
+
+std::size_t device_tracker::reader::next(device* out, std::size_t max) {
+  std::size_t n = 0;
+  const std::size_t shards = t_->opts_.shards;
+  if (mode_ == mode::macs) {
+    while (n < max && pos_ < macs_.size()) {
+      const std::uint64_t mac = macs_[pos_++];
+      shard& s = t_->shard_of(mac_addr{mac});
+      std::lock_guard lock(s.mu);
+      if (const device* d = s.by_mac.find(mac)) copy_device(*d, out[n++]);
+    }
+    return n;
+  }
+  while (n == 0 && shard_ < shards) {
+    shard& s = t_->shards_[shard_];
+    std::lock_guard lock(s.mu);
+    if (mode_ == mode::all) {
+      const auto end = std::min(pos_ + max, s.devices.size());
+      for (; pos_ < end; ++pos_) copy_device(*s.devices[pos_], out[n++]);
+      if (pos_ >= s.devices.size()) {
+        ++shard_;
+        pos_ = 0;
+      }
+      continue;
+    }
+    if (!collected_) {
+      // The list is ordered by when devices were last moved, which trails
+      // their mod_ns by less than kRelinkNs: walk that much further.
+      const std::uint64_t stop = since_ > kRelinkNs ? since_ - kRelinkNs : 0;
+      macs_.clear();
+      for (const device* d = s.newest; d && d->mod_ns >= stop; d = d->older)
+        if (d->mod_ns >= since_) macs_.push_back(d->mac.v);
+      collected_ = true;
+      pos_ = 0;
+    }
+    while (n < max && pos_ < macs_.size())
+      if (const device* d = s.by_mac.find(macs_[pos_++])) copy_device(*d, out[n++]);
+    if (pos_ >= macs_.size()) {
+      ++shard_;
+      collected_ = false;
+    }
+  }
+  return n;
+}
+
 void device_tracker::for_each(const visitor& fn) const {
   // A few devices copied per lock hold, so ingest waits microseconds at most.
   device copies[kReadChunk];
-  for (std::size_t i = 0; i < opts_.shards; ++i) {
-    shard& s = shards_[i];
-    for (std::size_t pos = 0;; pos += kReadChunk) {
-      std::size_t n = 0;
-      {
-        std::lock_guard lock(s.mu);
-        if (pos >= s.devices.size()) break;
-        const auto end = std::min(pos + kReadChunk, s.devices.size());
-        for (std::size_t j = pos; j < end; ++j) copy_device(*s.devices[j], copies[n++]);
-      }
-      for (std::size_t j = 0; j < n; ++j) fn(copies[j]);
-    }
-  }
+  auto r = read_all();
+  while (const auto n = r.next(copies, kReadChunk))
+    for (std::size_t j = 0; j < n; ++j) fn(copies[j]);
 }
 
 void device_tracker::for_each_changed_since(std::uint64_t mod_ns, const visitor& fn) const {
-  std::vector<std::uint64_t> macs;
-  for (std::size_t i = 0; i < opts_.shards; ++i) {
-    shard& s = shards_[i];
-    macs.clear();
-    {
-      // The list is ordered by when devices were last moved, which trails
-      // their mod_ns by less than kRelinkNs: walk that much further.
-      const std::uint64_t stop = mod_ns > kRelinkNs ? mod_ns - kRelinkNs : 0;
-      std::lock_guard lock(s.mu);
-      for (const device* d = s.newest; d && d->mod_ns >= stop; d = d->older)
-        if (d->mod_ns >= mod_ns) macs.push_back(d->mac.v);
-    }
-    device copies[kReadChunk];
-    for (std::size_t pos = 0; pos < macs.size(); pos += kReadChunk) {
-      std::size_t n = 0;
-      {
-        std::lock_guard lock(s.mu);
-        const auto end = std::min(pos + kReadChunk, macs.size());
-        for (std::size_t j = pos; j < end; ++j)
-          if (const device* d = s.by_mac.find(macs[j])) copy_device(*d, copies[n++]);
-      }
-      for (std::size_t j = 0; j < n; ++j) fn(copies[j]);
-    }
-  }
+  device copies[kReadChunk];
+  auto r = read_changed_since(mod_ns);
+  while (const auto n = r.next(copies, kReadChunk))
+    for (std::size_t j = 0; j < n; ++j) fn(copies[j]);
 }
 
 void device_tracker::drain_changes(const std::function<void(mac_addr, const device*)>& fn) {

@@ -87,6 +87,31 @@ class device_tracker final : public packet_sink {
   // slow reader never holds ingest back. visit() calls `fn` under the lock:
   // keep it short and don't call back into the tracker.
   using visitor = std::function<void(const device&)>;
+
+  // Reads devices a few at a time: each next() copies the following ones
+  // under their shard's lock and returns, so a reader holds ingest back for
+  // microseconds and may take as long as it likes between calls (streamed
+  // HTTP answers). The order is for_each's.
+  class reader {
+   public:
+    // Copies up to `max` devices into `out`; returns how many, 0 at the end.
+    std::size_t next(device* out, std::size_t max);
+
+   private:
+    friend class device_tracker;
+    enum class mode { all, changed, macs };
+    reader(const device_tracker& t, mode m) : t_(&t), mode_(m) {}
+    const device_tracker* t_;
+    mode mode_;
+    std::uint64_t since_ = 0;
+    std::size_t shard_ = 0, pos_ = 0;
+    std::vector<std::uint64_t> macs_;  // changed: this shard's; macs: all of them
+    bool collected_ = false;
+  };
+  reader read_all() const { return reader(*this, reader::mode::all); }
+  reader read_changed_since(std::uint64_t mod_ns) const;
+  reader read_macs(const std::vector<mac_addr>& macs) const;
+
   void for_each(const visitor& fn) const;
   // Devices modified at or after `mod_ns`; cost proportional to their number.
   void for_each_changed_since(std::uint64_t mod_ns, const visitor& fn) const;

@@ -4,6 +4,7 @@
 // the heavy templates are compiled once.
 #include "http_server.h"
 
+#include <algorithm>
 #include <limits>
 #include <deque>
 #include <optional>
@@ -244,6 +245,13 @@ class http_session {
  private:
   void on_header(beast::error_code ec, std::size_t) {
     if (ec == http::error::end_of_stream) return derived().do_eof();
+    if (ec == http::error::header_limit) {
+      // Say why before closing: a client with a huge URL or cookie should
+      // not be left guessing at a reset.
+      return send(text_reply(431, "request line and headers exceed the limit of " + std::to_string(kHeaderLimit / 1024) +
+                                      " KiB (a URL that long is not a Kismet or Hopwire route)"),
+                  false);
+    }
     if (ec) return;  // timeout, reset, garbage: nothing to answer
     first_request_ = false;
     beast::get_lowest_layer(derived().stream()).expires_after(kRequestTimeout);
@@ -419,6 +427,14 @@ class http_session {
   // the stream ends or the client goes away. A read runs alongside to see
   // the client leave while we wait for data.
   void start_stream(http_reply reply) {
+    reservation_ = svc_.answers.reserve(reply.stream->memory_bound() + kStreamChunk);
+    if (!reservation_) {
+      reply.stream->close();
+      auto busy = text_reply(503, "the collector is answering as much as its memory budget allows (--answer-memory " +
+                                      std::to_string(svc_.answers.limit() >> 20) + " MiB); try again shortly");
+      busy.headers.emplace_back("Retry-After", "1");
+      return send(std::move(busy), false);
+    }
     stream_ = std::move(reply.stream);
     auto res = std::make_shared<http::response<http::empty_body>>();
     set_headers(*res, reply);
@@ -478,6 +494,7 @@ class http_session {
     if (!stream_) return;
     auto s = std::move(stream_);
     s->close();
+    reservation_.reset();
     beast::error_code ec;
     beast::get_lowest_layer(derived().stream()).socket().shutdown(tcp::socket::shutdown_both, ec);
     beast::get_lowest_layer(derived().stream()).close();
@@ -500,6 +517,7 @@ class http_session {
   std::string set_cookie_;
   // Streaming state.
   std::shared_ptr<body_stream> stream_;
+  std::unique_ptr<answer_budget::reservation> reservation_;
   std::string chunk_;
   bool writing_ = false;
   char watch_buf_[256];
@@ -722,7 +740,7 @@ class listener : public std::enable_shared_from_this<listener> {
  public:
   listener(net::io_context& io, tcp::endpoint ep, listener_kind kind, services& svc, ssl::context* tls,
            bool allow_plain)
-      : io_(io), acceptor_(io), kind_(kind), svc_(svc), tls_(tls), allow_plain_(allow_plain) {
+      : io_(io), acceptor_(io), backoff_timer_(io), kind_(kind), svc_(svc), tls_(tls), allow_plain_(allow_plain) {
     beast::error_code ec;
     auto fail = [&](const char* what) {
       throw std::runtime_error(std::string("cannot ") + what + " " + ep.address().to_string() + ":" +
@@ -742,6 +760,7 @@ class listener : public std::enable_shared_from_this<listener> {
   void stop() {
     beast::error_code ec;
     acceptor_.close(ec);
+    backoff_timer_.cancel();
   }
   tcp::endpoint endpoint() const {
     beast::error_code ec;
@@ -754,8 +773,10 @@ class listener : public std::enable_shared_from_this<listener> {
   }
 
   void on_accept(beast::error_code ec, tcp::socket socket) {
-    if (ec == net::error::operation_aborted) return;
-    if (!ec) {
+    if (ec == net::error::operation_aborted || !acceptor_.is_open()) return;
+    if (ec) return accept_failed(ec);
+    backoff_ = std::chrono::milliseconds(0);
+    {
       socket.set_option(tcp::no_delay(true), ec);
       if (kind_ == listener_kind::tcp_link) {
         std::make_shared<tcp_link_session>(std::move(socket), svc_)->run();
@@ -764,14 +785,45 @@ class listener : public std::enable_shared_from_this<listener> {
       } else {
         std::make_shared<plain_http_session>(beast::tcp_stream(std::move(socket)), beast::flat_buffer(), svc_)->run();
       }
-    } else {
-      spdlog::warn("accept failed: {}", ec.message());
     }
     do_accept();
   }
 
+  // Out of descriptors (or kernel memory), the pending connection stays in
+  // the backlog and accept fails again at once: wait before retrying, so a
+  // flood of connections costs a timer, not a core and a log line each.
+  void accept_failed(const beast::error_code& ec) {
+    collector_stats::bump(svc_.stats.accept_errors);
+    ++failures_since_log_;
+    const auto now = std::chrono::steady_clock::now();
+    if (now - last_log_ >= std::chrono::seconds(10)) {
+      spdlog::warn("accept failed on {}: {} ({} times in the last {} s); new connections wait", endpoint_text(),
+                   ec.message(), failures_since_log_,
+                   last_log_.time_since_epoch().count() ? std::chrono::duration_cast<std::chrono::seconds>(now - last_log_).count() : 0);
+      last_log_ = now;
+      failures_since_log_ = 0;
+    }
+    const bool resources = ec == net::error::no_descriptors || ec.value() == ENFILE || ec == net::error::no_memory ||
+                           ec == net::error::no_buffer_space;
+    if (!resources) return do_accept();
+    backoff_ = std::clamp(backoff_ * 2, std::chrono::milliseconds(100), std::chrono::milliseconds(1000));
+    backoff_timer_.expires_after(backoff_);
+    backoff_timer_.async_wait([self = shared_from_this()](beast::error_code e) {
+      if (!e && self->acceptor_.is_open()) self->do_accept();
+    });
+  }
+
+  std::string endpoint_text() const {
+    const auto ep = endpoint();
+    return ep.address().to_string() + ":" + std::to_string(ep.port());
+  }
+
   net::io_context& io_;
   tcp::acceptor acceptor_;
+  net::steady_timer backoff_timer_;
+  std::chrono::milliseconds backoff_{0};
+  std::chrono::steady_clock::time_point last_log_{};
+  std::uint64_t failures_since_log_ = 0;
   listener_kind kind_;
   services& svc_;
   ssl::context* tls_;

@@ -115,6 +115,7 @@ int run_collector(const settings& cfg, const std::string& config_file) {
   }
   svc.started_unix = static_cast<std::uint64_t>(std::time(nullptr));
   svc.uri_prefix = cfg.server.uri_prefix;
+  svc.answers.set_limit(cfg.answer_memory);
 
   // Declared after everything the sessions use, so it is destroyed first.
   boost::asio::io_context io(static_cast<int>(cfg.threads));
@@ -306,6 +307,11 @@ int main(int argc, char** argv) {
                                  "Queue per live pcap-ng stream; a client too slow to keep it from filling "
                                  "loses whole packets (counted in /pcap/streams.json)")
                       ->default_str("4MiB");
+  std::string answer_memory;
+  auto* o_answer = app.add_option("--answer-memory", answer_memory,
+                                  "Memory that streamed answers (device lists, pcap-ng) may hold in all; "
+                                  "beyond it requests get 503 with Retry-After")
+                       ->default_str("256MiB");
   std::string packet_log_max, packet_retention;
   auto* o_plmax = app.add_option("--packet-log-max", packet_log_max,
                                  "Packet log size limit; the oldest packets go first (0 turns the log off)")
@@ -389,6 +395,10 @@ int main(int argc, char** argv) {
           std::chrono::duration_cast<std::chrono::seconds>(parse_duration(packet_retention)).count());
     if (cfg.packet_log_max && cfg.packet_log_max < (4u << 20))
       throw std::invalid_argument("--packet-log-max must be 0 (off) or at least 4MiB");
+    if (o_answer->count()) {
+      cfg.answer_memory = parse_size(answer_memory);
+      if (cfg.answer_memory < (4u << 20)) throw std::invalid_argument("--answer-memory must be at least 4MiB");
+    }
     if (o_pcapq->count()) {
       cfg.pcap_queue = parse_size(pcap_queue);
       if (cfg.pcap_queue < 64 * 1024) throw std::invalid_argument("--pcap-queue must be at least 64KiB");

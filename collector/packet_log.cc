@@ -234,6 +234,8 @@ class history_stream final : public body_stream {
     pcapng::section_header(pending_, std::string("hopwire-collector ") + kVersion);
   }
 
+  std::size_t memory_bound() const override { return 1 << 20; }
+
   bool pull(std::string& out, std::size_t max, std::function<void()>) override {
     while (pending_.size() - head_ < max && !done_) fill();
     const std::size_t n = std::min(max, pending_.size() - head_);

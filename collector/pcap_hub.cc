@@ -154,6 +154,9 @@ class pcap_hub::subscriber final : public body_stream, public std::enable_shared
     std::lock_guard lock(mu_);
     return {id_, filter_.describe(), remote_, started_, bytes_sent_, sent_, dropped_, queue_.size() - head_, limit_};
   }
+  // The queue string grows to the limit and keeps up to as much again
+  // behind head_ before it is compacted.
+  std::size_t memory_bound() const override { return 2 * limit_; }
 
   void detach() {
     std::function<void()> wake;

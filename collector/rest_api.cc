@@ -487,13 +487,20 @@ route_match match_route(std::string_view method, std::string_view path) {
   return m;
 }
 
-std::string command_text(const request_ctx& ctx) {
-  if (ctx.content_type.find("application/x-www-form-urlencoded") == std::string_view::npos &&
-      ctx.body.substr(0, 5) != "json=")
+std::optional<std::string> command_text(const request_ctx& ctx) {
+  // curl -d sends raw JSON as a form: a body that opens an object is JSON
+  // whatever its declared type.
+  const auto first = ctx.body.find_first_not_of(" \t\r\n");
+  const bool looks_json = first != std::string_view::npos && ctx.body[first] == '{';
+  if (looks_json ||
+      (ctx.content_type.find("application/x-www-form-urlencoded") == std::string_view::npos &&
+       ctx.body.substr(0, 5) != "json="))
     return std::string(ctx.body);
   for (const auto& [k, v] : parse_query(ctx.body))
     if (k == "json") return v;
-  return {};
+  // An empty form is an empty command; a form of other fields is a mistake.
+  if (ctx.body.find_first_not_of(" \t\r\n") == std::string_view::npos) return std::string();
+  return std::nullopt;
 }
 
 std::vector<std::pair<std::string, std::string>> parse_query(std::string_view query) {

@@ -32,6 +32,9 @@ class body_stream {
   virtual void delivered(std::size_t bytes) = 0;
   // The client went away or the server stops: release everything.
   virtual void close() = 0;
+  // The most memory the stream holds at once (its queue and buffers), which
+  // the session reserves from the answer budget before it starts.
+  virtual std::size_t memory_bound() const { return 0; }
 };
 
 struct http_reply {
@@ -77,8 +80,11 @@ struct route_match {
 route_match match_route(std::string_view method, std::string_view path);
 
 // The JSON text of a command: the raw body, or Kismet's form field json=
-// (application/x-www-form-urlencoded).
-std::string command_text(const request_ctx& ctx);
+// (application/x-www-form-urlencoded). Empty when a form body has no json=.
+std::optional<std::string> command_text(const request_ctx& ctx);
+// The sentence for a form body without json=.
+inline constexpr std::string_view kNoJsonField =
+    "the form body has no json= field: send the command as json=<JSON object>, or as a raw JSON body";
 
 // Splits "a=1&b=x%20y" with URL decoding.
 std::vector<std::pair<std::string, std::string>> parse_query(std::string_view query);

@@ -9,6 +9,7 @@
 
 #include "collector/device_json.h"
 #include "collector/dot11_frame.h"
+#include "collector/json_limits.h"
 #include "collector/radio_header.h"
 #include "collector/sources.h"
 #include "collector/store.h"
@@ -114,10 +115,8 @@ bool parse_scan_request(std::string_view json, std::uint64_t now_ns, scan_reques
                         std::vector<report_error>& errs) {
   constexpr auto kReq = static_cast<std::size_t>(-1);
   rapidjson::Document d;
-  d.Parse(json.data(), json.size());
-  if (d.HasParseError()) {
-    errs.push_back({kReq, "", std::string("body is not JSON: ") + rapidjson::GetParseError_En(d.GetParseError()) +
-                                  " at offset " + std::to_string(d.GetErrorOffset())});
+  if (std::string why; !parse_untrusted_json(json, d, why)) {
+    errs.push_back({kReq, "", "body is " + why});
     return false;
   }
   if (!d.IsObject()) {
@@ -132,6 +131,7 @@ bool parse_scan_request(std::string_view json, std::uint64_t now_ns, scan_reques
   if (auto it = d.FindMember("source_uuid"); it != d.MemberEnd()) {
     const auto u = it->value.IsString() ? uuid::parse(it->value.GetString()) : std::nullopt;
     if (!u) errs.push_back({kReq, "source_uuid", "expected a UUID like 8c9f1a2e-1111-4222-8333-444455556666"});
+    else if (u->is_nil()) errs.push_back({kReq, "source_uuid", "the nil UUID names no source"});
     else out.source_uuid = u->str();
   }
   if (out.source_name.empty() && out.source_uuid.empty() && errs.empty())
@@ -168,6 +168,10 @@ bool parse_scan_request(std::string_view json, std::uint64_t now_ns, scan_reques
     const auto mac = bssid->value.IsString() ? mac_addr::parse(bssid->value.GetString()) : std::nullopt;
     if (!mac) {
       reject("bssid", "expected a MAC address like aa:bb:cc:dd:ee:ff");
+      continue;
+    }
+    if (mac->is_group() || mac->v == 0) {
+      reject("bssid", "a BSSID is the address of one access point: not zero, broadcast or multicast");
       continue;
     }
     ap.bssid = *mac;
@@ -313,11 +317,15 @@ http_reply answer(unsigned status, std::size_t accepted, const std::vector<repor
 
 http_reply scan_report(request_ctx& ctx) {
   if (!ctx.svc.tracker) return text_reply(503, "device tracking is not running");
-  const std::string text = command_text(ctx);
+  const auto text = command_text(ctx);
   const auto now = wall_ns();
   scan_request req;
   std::vector<report_error> errors;
-  if (!parse_scan_request(text, now, req, errors)) return answer(400, 0, errors);
+  if (!text) {
+    errors.push_back({static_cast<std::size_t>(-1), "json", std::string(kNoJsonField)});
+    return answer(400, 0, errors);
+  }
+  if (!parse_scan_request(*text, now, req, errors)) return answer(400, 0, errors);
   if (req.accepted.empty()) return answer(400, 0, req.rejected);
 
   bool created = false;

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "collector/answer_budget.h"
 #include "collector/auth.h"
 #include "collector/channel_planner.h"
 #include "collector/login_limiter.h"
@@ -49,6 +50,7 @@ struct services {
   // Re-reads the fleet file; returns the errors (empty: applied). Set by main.
   std::function<std::vector<std::string>()> reload;
   meta_gps gps;
+  answer_budget answers{256ull << 20};  // --answer-memory
 };
 
 }  // namespace hopwire::collector

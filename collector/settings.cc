@@ -210,6 +210,9 @@ std::vector<std::string> check_settings_yaml(const std::filesystem::path& path, 
         if (out.threads == 0 || out.threads > 64) throw std::runtime_error(where(path, v) + ": threads: expected 1 to 64");
       } else if (key == "max_devices") {
         out.max_devices = scalar<std::size_t>(path, key, v, "a number of devices (0 = no limit)");
+      } else if (key == "answer_memory") {
+        out.answer_memory = parse_size(scalar<std::string>(path, key, v, "a size such as 256MiB"));
+        if (out.answer_memory < (4u << 20)) throw std::runtime_error(where(path, v) + ": answer_memory: expected at least 4MiB");
       } else if (key == "pcap_queue") {
         out.pcap_queue = parse_size(scalar<std::string>(path, key, v, "a size such as 4MiB"));
         if (out.pcap_queue < 64 * 1024) throw std::runtime_error(where(path, v) + ": pcap_queue: expected at least 64KiB");
@@ -231,7 +234,7 @@ std::vector<std::string> check_settings_yaml(const std::filesystem::path& path, 
         throw std::runtime_error(where(path, kvp.first) + ": unknown setting '" + key +
                                  "' (known: listen, state_dir, remote_capture_port, remote_capture_listen, "
                                  "tls_cert, tls_key, allow_plain_http, threads, log_level, max_devices, oui_file, "
-                                 "pcap_queue, packet_log_max, packet_retention, uri_prefix, groups, sensors)");
+                                 "answer_memory, pcap_queue, packet_log_max, packet_retention, uri_prefix, groups, sensors)");
       }
     } catch (const std::invalid_argument& e) {
       errors.push_back(where(path, v) + ": " + e.what());

@@ -19,6 +19,7 @@ struct settings {
   std::string log_level = "info";
   std::size_t max_devices = 0;  // 0: no limit
   std::size_t pcap_queue = 4 * 1024 * 1024;  // bytes per live pcap-ng stream
+  std::uint64_t answer_memory = 256ull << 20;  // streamed answers in flight, all together
   std::uint64_t packet_log_max = 20ull << 30;  // bytes; 0 = no packet log
   std::uint64_t packet_retention_seconds = 7 * 86400;
   std::string oui_file = "/usr/share/ieee-data/oui.csv";

@@ -22,6 +22,7 @@ struct collector_stats {
   counter links_timed_out{0};
   counter http_requests{0};
   counter http_auth_failures{0};
+  counter accept_errors{0};         // accept() failed (out of descriptors, ...)
 
   static void bump(counter& c, std::uint64_t n = 1) { c.fetch_add(n, std::memory_order_relaxed); }
 };

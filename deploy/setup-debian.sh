@@ -14,7 +14,7 @@ packages="
   build-essential cmake ninja-build pkg-config git
   libboost-dev libssl-dev libpcap-dev libnl-3-dev libnl-genl-3-dev
   libflatbuffers-dev flatbuffers-compiler libspdlog-dev libfmt-dev libcli11-dev
-  librocksdb-dev libyaml-cpp-dev rapidjson-dev zlib1g-dev
+  librocksdb-dev libyaml-cpp-dev rapidjson-dev zlib1g-dev libre2-dev
   libgtest-dev libgmock-dev
   ieee-data curl tshark procps
 "
