@@ -9,6 +9,7 @@
 // of the 80/160 MHz block the channel sits in, or the one given after '-'.
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -28,14 +29,26 @@ struct channel {
   bool operator==(const channel&) const = default;
 };
 
-// Throws std::invalid_argument saying what is wrong with `text`.
+// For configuration: throws std::invalid_argument saying what is wrong.
 channel parse_channel(std::string_view text);
+// For the running collector: empty, with the reason in `why`.
+std::optional<channel> try_parse_channel(std::string_view text, std::string& why);
 
-// Channel number <-> frequency, as IEEE 802.11 numbers them. 0 when unknown.
+// The one channel table (IEEE 802.11 Annex E). Channel numbers are per band:
+// 2.4 GHz 1-14, 4.9 GHz 182-196 (Japan), 5 GHz 32-177, 6 GHz 1-233 (and 2);
+// the same number names different frequencies in different bands (6 GHz
+// channel 37 is 6135 MHz, 5 GHz channel 36 is 5180 MHz).
+enum class wifi_band : std::uint8_t { unknown, ghz2_4, ghz4_9, ghz5, ghz6 };
+// 0 when the band has no such channel.
+std::uint32_t channel_to_mhz(unsigned chan, wifi_band band);
+// 2.4, 4.9 and 5 GHz share a numbering without overlaps; `six_ghz` picks 6 GHz.
 std::uint32_t channel_to_mhz(unsigned chan, bool six_ghz = false);
+// The channel number of a frequency, in whatever band it lies (0 if none).
 unsigned mhz_to_channel(std::uint32_t mhz);
+wifi_band band_of_mhz(std::uint32_t mhz);
+const char* band_name(wifi_band b);  // "2.4", "4.9", "5", "6"; "" when unknown
 bool is_2ghz(std::uint32_t mhz);
-bool is_5ghz(std::uint32_t mhz);
+bool is_5ghz(std::uint32_t mhz);  // 4.9 and 5 GHz
 bool is_6ghz(std::uint32_t mhz);
 
 // Every frequency a channel occupies is within [low, high] MHz.

@@ -22,7 +22,8 @@ std::string_view trim(std::string_view s) {
 }
 
 // Splits on commas outside double quotes; strips one level of quotes.
-std::vector<std::string> split_quoted(std::string_view text, std::string_view what) {
+// Empty when a quote is left open.
+std::optional<std::vector<std::string>> split_quoted(std::string_view text) {
   std::vector<std::string> out;
   std::string cur;
   bool quoted = false;
@@ -40,7 +41,7 @@ std::vector<std::string> split_quoted(std::string_view text, std::string_view wh
       any = true;
     }
   }
-  if (quoted) throw std::invalid_argument(std::string(what) + ": unbalanced double quote");
+  if (quoted) return std::nullopt;
   if (any || !out.empty()) out.push_back(std::move(cur));
   return out;
 }
@@ -49,35 +50,54 @@ std::vector<std::string> split_quoted(std::string_view text, std::string_view wh
 
 std::vector<std::string> split_list(std::string_view text) {
   std::vector<std::string> out;
-  for (auto& item : split_quoted(text, "list")) {
+  const auto items = split_quoted(text);
+  if (!items) throw std::invalid_argument("list: unbalanced double quote");
+  for (auto& item : *items) {
     auto t = trim(item);
     if (!t.empty()) out.emplace_back(t);
   }
   return out;
 }
 
-source_definition source_definition::parse(std::string_view text) {
+std::optional<source_definition> source_definition::try_parse(std::string_view text, std::string& why) {
   source_definition def;
   def.text_ = std::string(text);
   const auto colon = text.find(':');
   def.interface_ = std::string(trim(text.substr(0, colon)));
-  if (def.interface_.empty())
-    throw std::invalid_argument("source definition '" + def.text_ +
-                                "' has no interface or file before the ':'");
+  if (def.interface_.empty()) {
+    why = "source definition '" + def.text_ + "' has no interface or file before the ':'";
+    return std::nullopt;
+  }
   if (colon == std::string_view::npos) return def;
 
-  for (auto& item : split_quoted(text.substr(colon + 1), "source options")) {
+  const auto items = split_quoted(text.substr(colon + 1));
+  if (!items) {
+    why = "source options: unbalanced double quote";
+    return std::nullopt;
+  }
+  for (auto& item : *items) {
     auto t = trim(item);
     if (t.empty()) continue;
     const auto eq = t.find('=');
-    if (eq == std::string_view::npos)
-      throw std::invalid_argument("source option '" + std::string(t) +
-                                  "' is not of the form key=value");
+    if (eq == std::string_view::npos) {
+      why = "source option '" + std::string(t) + "' is not of the form key=value";
+      return std::nullopt;
+    }
     auto key = lower(trim(t.substr(0, eq)));
-    if (key.empty()) throw std::invalid_argument("source option '" + std::string(t) + "' has no key");
+    if (key.empty()) {
+      why = "source option '" + std::string(t) + "' has no key";
+      return std::nullopt;
+    }
     def.options_.emplace_back(std::move(key), std::string(trim(t.substr(eq + 1))));
   }
   return def;
+}
+
+source_definition source_definition::parse(std::string_view text) {
+  std::string why;
+  auto def = try_parse(text, why);
+  if (!def) throw std::invalid_argument(why);
+  return std::move(*def);
 }
 
 std::optional<std::string> source_definition::get(std::string_view key) const {
@@ -88,14 +108,18 @@ std::optional<std::string> source_definition::get(std::string_view key) const {
   return std::nullopt;
 }
 
-bool source_definition::get_bool(std::string_view key, bool fallback) const {
+std::optional<bool> source_definition::bool_option(std::string_view key, bool fallback) const {
   auto v = get(key);
   if (!v) return fallback;
   const auto l = lower(*v);
   if (l == "true" || l == "1" || l == "yes" || l == "on") return true;
   if (l == "false" || l == "0" || l == "no" || l == "off") return false;
-  throw std::invalid_argument("source option " + std::string(key) + "=" + *v +
-                              ": expected true or false");
+  return std::nullopt;
+}
+
+bool source_definition::get_bool(std::string_view key, bool fallback) const {
+  if (const auto b = bool_option(key, fallback)) return *b;
+  throw std::invalid_argument("source option " + std::string(key) + "=" + *get(key) + ": expected true or false");
 }
 
 std::string source_definition::redacted() const {

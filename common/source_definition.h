@@ -13,8 +13,10 @@ namespace hopwire {
 
 class source_definition {
  public:
-  // Throws std::invalid_argument with a message naming the problem.
+  // For start-up: throws std::invalid_argument with a message naming the problem.
   static source_definition parse(std::string_view text);
+  // For the running collector: empty, with the reason in `why`.
+  static std::optional<source_definition> try_parse(std::string_view text, std::string& why);
 
   const std::string& interface() const { return interface_; }
   const std::string& text() const { return text_; }
@@ -23,6 +25,8 @@ class source_definition {
   std::optional<std::string> get(std::string_view key) const;
   // Throws std::invalid_argument when present but not a boolean.
   bool get_bool(std::string_view key, bool fallback) const;
+  // `fallback` when absent; empty when present but not a boolean.
+  std::optional<bool> bool_option(std::string_view key, bool fallback) const;
   bool has(std::string_view key) const { return get(key).has_value(); }
 
   // The definition as given, with any secret-looking option values replaced,

@@ -11,20 +11,34 @@ namespace hopwire {
 namespace {
 
 // Splits "12.5MiB" into 12.5 and "MiB"; throws on a missing number.
-std::pair<double, std::string_view> number_and_suffix(std::string_view text, const char* what) {
+// The number at the front of `text` and what follows it; empty with the
+// reason in `why` when there is no number.
+std::optional<std::pair<double, std::string_view>> split_number(std::string_view text, const char* what,
+                                                                std::string& why) {
   while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front()))) text.remove_prefix(1);
   while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) text.remove_suffix(1);
   std::size_t i = 0;
   while (i < text.size() && (std::isdigit(static_cast<unsigned char>(text[i])) || text[i] == '.')) ++i;
-  if (i == 0)
-    throw std::invalid_argument(std::string(what) + " '" + std::string(text) + "': expected a number");
+  if (i == 0) {
+    why = std::string(what) + " '" + std::string(text) + "': expected a number";
+    return std::nullopt;
+  }
   double value = 0;
   auto [ptr, ec] = std::from_chars(text.data(), text.data() + i, value);
-  if (ec != std::errc() || ptr != text.data() + i || !std::isfinite(value))
-    throw std::invalid_argument(std::string(what) + " '" + std::string(text) + "': bad number");
+  if (ec != std::errc() || ptr != text.data() + i || !std::isfinite(value)) {
+    why = std::string(what) + " '" + std::string(text) + "': bad number";
+    return std::nullopt;
+  }
   auto suffix = text.substr(i);
   while (!suffix.empty() && suffix.front() == ' ') suffix.remove_prefix(1);
-  return {value, suffix};
+  return std::pair{value, suffix};
+}
+
+std::pair<double, std::string_view> number_and_suffix(std::string_view text, const char* what) {
+  std::string why;
+  auto r = split_number(text, what, why);
+  if (!r) throw std::invalid_argument(why);
+  return *r;
 }
 
 }  // namespace
@@ -64,10 +78,19 @@ std::chrono::milliseconds parse_duration(std::string_view text) {
   return std::chrono::milliseconds(static_cast<std::int64_t>(ms));
 }
 
-double parse_rate(std::string_view text) {
-  auto [value, suffix] = number_and_suffix(text, "rate");
+std::optional<double> try_parse_rate(std::string_view text) {
+  std::string why;
+  const auto r = split_number(text, "rate", why);
+  if (!r) return std::nullopt;
+  const auto [value, suffix] = *r;
   if (suffix.empty() || suffix == "/sec" || suffix == "/s") return value;
   if (suffix == "/min" || suffix == "/m") return value / 60.0;
+  return std::nullopt;
+}
+
+double parse_rate(std::string_view text) {
+  if (const auto r = try_parse_rate(text)) return *r;
+  number_and_suffix(text, "rate");  // throws its own reason when there is no number
   throw std::invalid_argument("rate '" + std::string(text) + "': expected N/sec or N/min");
 }
 

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -18,6 +19,8 @@ std::chrono::milliseconds parse_duration(std::string_view text);
 
 // Events per second from "N", "N/sec", "N/s", "N/min", "N/m".
 double parse_rate(std::string_view text);
+// The same without throwing: empty when `text` is not a rate.
+std::optional<double> try_parse_rate(std::string_view text);
 
 std::string format_size(std::uint64_t bytes);
 

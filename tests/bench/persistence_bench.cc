@@ -16,11 +16,11 @@
 #include <string>
 
 #include "bench_frames.h"
-#include "collector/device_persister.h"
-#include "collector/device_tracker.h"
-#include "collector/oui_table.h"
-#include "collector/state_dir.h"
-#include "collector/store.h"
+#include "collector/persist/device_persister.h"
+#include "collector/track/device_tracker.h"
+#include "collector/track/oui_table.h"
+#include "collector/config/state_dir.h"
+#include "collector/persist/store.h"
 
 using namespace hopwire;
 using namespace hopwire::collector;
@@ -52,25 +52,28 @@ int main(int argc, char** argv) {
   oui_table ouis;
   std::printf("hopwire persistence benchmark: %zu devices in %s\n", devices, dir.c_str());
   {
-    device_tracker t({0, 64}, ouis);
-    const auto src = t.source_index("5f0c1e9a-7f5e-4e55-9c1a-4b7f6c2d9e01", "bench");
+    source_table sources;
+    device_tracker t({0, 64}, ouis, sources);
+    const auto src = sources.index_of("5f0c1e9a-7f5e-4e55-9c1a-4b7f6c2d9e01", "bench");
     // Frames made and fed in slices, so the frames never all sit in memory.
     const std::size_t slice = 50000;
     std::uint64_t now = 1'700'000'000'000'000'000ULL;
     for (std::size_t base = 0; base < devices; base += slice) {
       const auto w = make_workload(std::min(slice, devices - base), 0x0000a0000000ULL + base);
-      packet_view p;
+      decoded_packet p;
       p.dlt = 127;
+      anomaly_counters an;
       for (const auto& f : w.frames) {
-        p.data = f;
+        p.bytes = f;
         p.ts_ns = now;
         p.orig_len = static_cast<std::uint32_t>(f.size());
-        t.ingest(src, p, now);
+        decode_packet(p, an);
+        t.track(src, p, now);
         now += 1000;
       }
     }
     store db(std::filesystem::path(dir) / "db", false, {0, 0});
-    device_persister persister(t, db, std::chrono::seconds(1));
+    device_persister persister(t, sources, db, std::chrono::seconds(1));
     const auto t0 = clk::now();
     const auto written = persister.flush();
     std::printf("first flush: %zu records in %.2f s\n", written, since(t0));
@@ -80,8 +83,9 @@ int main(int argc, char** argv) {
   {
     const auto t0 = clk::now();
     store db(std::filesystem::path(dir) / "db", false, {0, 0});
-    device_tracker t({0, 64}, ouis);
-    device_persister persister(t, db, std::chrono::seconds(1));
+    source_table sources;
+    device_tracker t({0, 64}, ouis, sources);
+    device_persister persister(t, sources, db, std::chrono::seconds(1));
     const auto n = persister.load();
     std::printf("open + load: %zu devices in %.2f s\n", n, since(t0));
   }

@@ -19,10 +19,10 @@
 #include <unistd.h>
 #include <vector>
 
-#include "collector/device_json.h"
-#include "collector/device_tracker.h"
-#include "collector/ek_writer.h"
-#include "collector/oui_table.h"
+#include "collector/api/device_json.h"
+#include "collector/track/device_tracker.h"
+#include "collector/api/ek_writer.h"
+#include "collector/track/oui_table.h"
 #include "bench_frames.h"
 
 using namespace hopwire;
@@ -45,17 +45,19 @@ std::size_t rss_bytes() {
 
 std::uint64_t run_ingest(device_tracker& t, const workload& w, std::size_t packets, std::uint32_t src,
                          const std::atomic<bool>* stop = nullptr) {
-  packet_view p;
+  decoded_packet p;
   p.dlt = 127;
+  anomaly_counters an;
   std::uint64_t now = 1'700'000'000'000'000'000ULL;
   std::size_t done = 0;
   for (std::size_t i = 0; i < packets; ++i) {
     if (stop && (i & 1023) == 0 && stop->load(std::memory_order_relaxed)) break;
     const auto& f = w.frames[i % w.frames.size()];
-    p.data = f;
+    p.bytes = f;
     p.orig_len = static_cast<std::uint32_t>(f.size());
     p.ts_ns = now + i * 1000;
-    t.ingest(src, p, now + i * 1000);
+    decode_packet(p, an);
+    t.track(src, p, now + i * 1000);
     ++done;
   }
   return done;
@@ -94,8 +96,9 @@ int main(int argc, char** argv) {
   {
     const workload w = make_workload(devices, 0x0000a0000000ULL);
     const std::size_t rss0 = rss_bytes();
-    device_tracker t({0, 64}, ouis);
-    const auto src = t.source_index("bench", "bench");
+    source_table sources;
+    device_tracker t({0, 64}, ouis, sources);
+    const auto src = sources.index_of("bench", "bench");
     // First pass creates every device: measure memory.
     run_ingest(t, w, w.frames.size(), src);
     const std::size_t rss1 = rss_bytes();
@@ -139,13 +142,15 @@ int main(int argc, char** argv) {
 
     // 4: last-time with 100 changed devices vs the full list.
     const std::uint64_t mark = 1'900'000'000'000'000'000ULL;
-    packet_view p;
+    decoded_packet p;
     p.dlt = 127;
+    anomaly_counters an;
     for (int i = 0; i < 100; ++i) {
       const auto& f = w.frames[static_cast<std::size_t>(i) * 37 % w.frames.size()];
-      p.data = f;
+      p.bytes = f;
       p.ts_ns = mark;
-      t.ingest(src, p, mark);
+      decode_packet(p, an);
+      t.track(src, p, mark);
     }
     t0 = clk::now();
     std::size_t changed = 0;

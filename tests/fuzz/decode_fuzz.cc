@@ -23,13 +23,14 @@
 #include <rapidjson/document.h>
 #include <rapidjson/error/en.h>
 
-#include "collector/anomalies.h"
-#include "collector/device_json.h"
-#include "collector/device_tracker.h"
-#include "collector/dot11_frame.h"
-#include "collector/ek_writer.h"
-#include "collector/oui_table.h"
-#include "collector/radio_header.h"
+#include "collector/decode/anomalies.h"
+#include "collector/api/device_json.h"
+#include "collector/track/device_tracker.h"
+#include "collector/decode/dot11_frame.h"
+#include "collector/api/ek_writer.h"
+#include "collector/track/oui_table.h"
+#include "collector/decode/decoded_packet.h"
+#include "collector/decode/radio_header.h"
 
 using namespace hopwire;
 using namespace hopwire::collector;
@@ -50,6 +51,7 @@ constexpr std::uint64_t kFreshEvery = 65536;
 
 struct state {
   oui_table ouis;  // empty: every manufacturer is "Unknown"
+  source_table table;
   std::unique_ptr<device_tracker> tracker;
   std::uint32_t sources[2];
   std::uint64_t inputs = 0;
@@ -57,9 +59,9 @@ struct state {
 
   state() { fresh(); }
   void fresh() {
-    tracker = std::make_unique<device_tracker>(device_tracker::options{.max_devices = 2000, .shards = 4}, ouis);
-    sources[0] = tracker->source_index("5fe308bd-0000-4000-8000-000000000001", "fuzz-a");
-    sources[1] = tracker->source_index("5fe308bd-0000-4000-8000-000000000002", "fuzz-b");
+    tracker = std::make_unique<device_tracker>(device_tracker::options{.max_devices = 2000, .shards = 4}, ouis, table);
+    sources[0] = table.index_of("5fe308bd-0000-4000-8000-000000000001", "fuzz-a");
+    sources[1] = table.index_of("5fe308bd-0000-4000-8000-000000000002", "fuzz-b");
   }
 };
 
@@ -98,12 +100,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
 
   // The same packet through the tracker.
-  packet_view p;
+  decoded_packet p;
   p.ts_ns = kStartNs + n * kInputNs;
   p.dlt = dlt;
-  p.freq_khz = 2'437'000;
-  p.has_signal = true;
-  p.signal_dbm = -50;
+  p.sensor_freq_khz = 2'437'000;
+  p.sensor_has_signal = true;
+  p.sensor_signal_dbm = -50;
   if (flags & 2) {
     p.has_gps = true;
     p.lat = 52.5 + static_cast<double>(n % 100) / 1000;
@@ -111,8 +113,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     p.alt = (n & 1) ? 34.0 : std::nan("");
   }
   p.orig_len = static_cast<std::uint32_t>(packet.size());
-  p.data = packet;
-  st.tracker->ingest(st.sources[flags & 1], p, p.ts_ns);
+  p.bytes = packet;
+  decode_packet(p, anomalies);
+  st.tracker->track(st.sources[flags & 1], p, p.ts_ns);
 
   // The transmitter's device as JSON, every time.
   if (decoded && f.has_ta) {

@@ -4,6 +4,7 @@ import base64
 import json
 import os
 import pathlib
+import resource
 import shutil
 import signal
 import socket
@@ -58,8 +59,10 @@ class Http:
         self.base = base
 
     def request(self, method, path, user=None, password=None, token=None, headers=(), data=None,
-                content_type=None, raw_url=None):
-        cmd = ["curl", "-s", "-S", "-o", "-", "-w", "\n%{http_code}", "-X", method, "--max-time", "20"]
+                content_type=None, raw_url=None, max_time=20, header_file=None):
+        cmd = ["curl", "-s", "-S", "-o", "-", "-w", "\n%{http_code}", "-X", method, "--max-time", str(max_time)]
+        if header_file is not None:
+            cmd += ["-D", str(header_file)]
         if user is not None:
             cmd += ["-u", "%s:%s" % (user, password)]
         if token is not None:
@@ -72,9 +75,22 @@ class Http:
             cmd += ["--data-binary", "@-"]
         cmd.append(raw_url or (self.base + path))
         res = subprocess.run(cmd, input=data.encode() if isinstance(data, str) else data,
-                             capture_output=True, timeout=30)
+                             capture_output=True, timeout=max_time + 10)
         body, _, status = res.stdout.rpartition(b"\n")
         return int(status or 0), body
+
+    def request_full(self, method, path, **kw):
+        """Like request(), plus the response headers: (status, {lower-case name: value}, body)."""
+        with tempfile.NamedTemporaryFile(prefix="hopwire-headers-") as f:
+            status, body = self.request(method, path, header_file=f.name, **kw)
+            text = pathlib.Path(f.name).read_text(errors="replace")
+        # The last header block (after any 100 Continue).
+        blocks = [b for b in text.replace("\r\n", "\n").split("\n\n") if b.strip()]
+        headers = {}
+        for line in (blocks[-1].splitlines()[1:] if blocks else []):
+            name, _, value = line.partition(":")
+            headers[name.strip().lower()] = value.strip()
+        return status, headers, body
 
     def get_json(self, path, **kw):
         status, body = self.request("GET", path, **kw)
@@ -83,8 +99,9 @@ class Http:
 
 
 class Collector:
-    def __init__(self, workdir, extra_args=(), env=None, admin_password=None, tcp=True):
+    def __init__(self, workdir, extra_args=(), env=None, admin_password=None, tcp=True, rlimit_nofile=None):
         self.workdir = pathlib.Path(workdir)
+        self.rlimit_nofile = rlimit_nofile  # (soft, hard) for the collector process, as `ulimit -n` sets
         self.state_dir = self.workdir / "state"
         self.port = free_port()
         self.tcp_port = free_port() if tcp else 0
@@ -107,7 +124,14 @@ class Collector:
     def start(self):
         self.starts += 1
         log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen(self.args(), stdout=log, stderr=subprocess.STDOUT, env=self.env)
+        preexec = None
+        if self.rlimit_nofile is not None:
+            limit = self.rlimit_nofile
+
+            def preexec():
+                resource.setrlimit(resource.RLIMIT_NOFILE, limit)
+        self.proc = subprocess.Popen(self.args(), stdout=log, stderr=subprocess.STDOUT, env=self.env,
+                                     preexec_fn=preexec)
         log.close()
         wait_for_port(self.port, proc=self.proc)
         return self

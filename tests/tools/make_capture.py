@@ -6,7 +6,10 @@ probe requests and ToDS data frames from --clients stations, interleaved.
 Every frame is distinct (sequence numbers, MACs), so byte comparisons and
 hashes mean something. Timestamps advance by --interval-us per frame.
 
-  make_capture.py OUT.pcap --frames 200000 [--aps 50] [--clients 1000]
+  make_capture.py OUT.pcap --frames 200000 [--aps 50] [--clients 1000] [--client-offset 0]
+
+Stations are 06:00:xx:xx:xx:xx numbered from --client-offset, so captures
+made with different offsets hear different stations (device churn).
 """
 import argparse
 import struct
@@ -61,6 +64,7 @@ def main():
     ap.add_argument("--frames", type=int, default=200000)
     ap.add_argument("--aps", type=int, default=50)
     ap.add_argument("--clients", type=int, default=1000)
+    ap.add_argument("--client-offset", type=int, default=0, help="number of the first station")
     ap.add_argument("--payload", type=int, default=64, help="data frame payload bytes")
     ap.add_argument("--interval-us", type=int, default=50)
     ap.add_argument("--start", type=float, default=1767225600.0, help="first timestamp (Unix seconds)")
@@ -82,9 +86,10 @@ def main():
             if kind == 0:
                 frame = beacon(aps[a], i, ssids[a], chan, i * 102400)
             elif kind == 1:
-                frame = probe(mac(0x06, (i // 4) % args.clients), i, b"" if i % 8 == 1 else ssids[a])
+                sta = mac(0x06, args.client_offset + (i // 4) % args.clients)
+                frame = probe(sta, i, b"" if i % 8 == 1 else ssids[a])
             else:
-                sta = mac(0x06, (i // 2) % args.clients)
+                sta = mac(0x06, args.client_offset + (i // 2) % args.clients)
                 frame = data(sta, aps[(i // 2) % args.aps], i, args.payload)
             pkt = radiotap(freqs[chan], -40 - (i % 50)) + frame
             f.write(struct.pack("<IIII", t_us // 1_000_000, t_us % 1_000_000, len(pkt), len(pkt)))

@@ -7,9 +7,9 @@
 
 #include <vector>
 
-#include "collector/device_json.h"
-#include "collector/dot11_frame.h"
-#include "collector/radio_header.h"
+#include "collector/api/device_json.h"
+#include "collector/decode/dot11_frame.h"
+#include "collector/decode/radio_header.h"
 
 using namespace hopwire;
 using namespace hopwire::collector;

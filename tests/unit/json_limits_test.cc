@@ -5,7 +5,7 @@
 
 #include <string>
 
-#include "collector/json_limits.h"
+#include "collector/api/json_limits.h"
 
 using namespace hopwire::collector;
 

@@ -1,4 +1,4 @@
-#include "collector/channel_planner.h"
+#include "collector/plan/channel_planner.h"
 
 #include <algorithm>
 #include <set>

@@ -7,8 +7,8 @@
 #include <random>
 #include <set>
 
-#include "collector/device_tracker.h"
-#include "collector/mac_index.h"
+#include "collector/track/device_tracker.h"
+#include "collector/track/mac_index.h"
 
 using namespace hopwire;
 using namespace hopwire::collector;
@@ -47,19 +47,23 @@ std::vector<std::uint8_t> probe_from(std::uint64_t mac) {
 
 void feed(device_tracker& t, std::uint32_t src, std::uint64_t mac, std::uint64_t now) {
   const auto f = probe_from(mac);
-  packet_view p;
+  decoded_packet p;
   p.dlt = 105;
-  p.data = f;
+  p.bytes = f;
   p.ts_ns = now;
-  EXPECT_TRUE(t.ingest(src, p, now));
+  anomaly_counters an;
+  decode_packet(p, an);
+  EXPECT_FALSE(p.error());
+  t.track(src, p, now);
 }
 
 }  // namespace
 
 TEST(tracker, device_limit_evicts_the_longest_idle) {
   oui_table ouis;
-  device_tracker t({64, 1}, ouis);
-  const auto src = t.source_index("u", "n");
+  source_table sources;
+  device_tracker t({64, 1}, ouis, sources);
+  const auto src = sources.index_of("u", "n");
   const std::uint64_t base = 0x020000000000ULL;
   for (std::uint64_t i = 0; i < 64; ++i) feed(t, src, base + i, (i + 1) * 1'000'000'000ULL);
   // Device 0 heard again: now device 1 is the longest idle.
@@ -74,8 +78,9 @@ TEST(tracker, device_limit_evicts_the_longest_idle) {
 
 TEST(tracker, changed_since_returns_exactly_the_changed_devices) {
   oui_table ouis;
-  device_tracker t({0, 8}, ouis);
-  const auto src = t.source_index("u", "n");
+  source_table sources;
+  device_tracker t({0, 8}, ouis, sources);
+  const auto src = sources.index_of("u", "n");
   const std::uint64_t base = 0x020000000000ULL;
   for (std::uint64_t i = 0; i < 1000; ++i) feed(t, src, base + i, 1'000'000'000ULL + i);
   const std::uint64_t mark = 50'000'000'000ULL;

@@ -1,0 +1,99 @@
+// Session checks (Kismet's /session/...) and API token management over REST
+// (/auth/apikey/..., admin only).
+#include "collector/api/routes_all.h"
+
+#include <rapidjson/document.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include "collector/api/command_json.h"
+#include "common/units.h"
+
+namespace hopwire::collector {
+
+namespace {
+
+constexpr role_mask kAnyRole =
+    mask(role::readonly, role::datasource, role::scanreport, role::gps);
+
+http_reply check_session(request_ctx&) { return text_reply(200, "session valid"); }
+http_reply check_login(request_ctx&) { return text_reply(200, "login valid"); }
+
+http_reply generate(request_ctx& ctx) {
+  rapidjson::Document d;
+  http_reply err;
+  if (!parse_command(ctx, d, err)) return err;
+  const auto name = string_field(d, "name");
+  if (!name) return text_reply(400, "name: expected the token's name");
+  const auto role_text = string_field(d, "role");
+  const auto r = role_text ? parse_role(*role_text) : std::nullopt;
+  if (!r) return text_reply(400, "role: expected admin, readonly, datasource, scanreport or gps");
+  std::chrono::seconds ttl{0};
+  if (auto it = d.FindMember("duration"); it != d.MemberEnd()) {
+    if (it->value.IsUint64()) {
+      ttl = std::chrono::seconds(it->value.GetUint64());
+    } else if (it->value.IsString()) {
+      try {
+        ttl = std::chrono::duration_cast<std::chrono::seconds>(parse_duration(it->value.GetString()));
+      } catch (const std::exception&) {
+        return text_reply(400, "duration: expected seconds or a duration such as 30d (0 = never expires)");
+      }
+    } else {
+      return text_reply(400, "duration: expected seconds or a duration such as 30d (0 = never expires)");
+    }
+  }
+  try {
+    // Kismet answers with the token itself; it is shown only this once.
+    return text_reply(200, ctx.svc.auth->create_token(*name, *r, ttl));
+  } catch (const std::invalid_argument& e) {
+    return text_reply(400, e.what());
+  }
+}
+
+http_reply revoke(request_ctx& ctx) {
+  rapidjson::Document d;
+  http_reply err;
+  if (!parse_command(ctx, d, err)) return err;
+  const auto name = string_field(d, "name");
+  if (!name) return text_reply(400, "name: expected the token's name");
+  if (!ctx.svc.auth->revoke_token(*name)) return text_reply(404, "no token named '" + *name + "'");
+  return text_reply(200, "revoked token '" + *name + "'");
+}
+
+http_reply list(request_ctx& ctx) {
+  rapidjson::StringBuffer buf;
+  rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+  w.StartArray();
+  for (const auto& t : ctx.svc.auth->list_tokens()) {
+    w.StartObject();
+    w.Key("kismet.httpd.auth.name");
+    w.String(t.name.c_str());
+    w.Key("kismet.httpd.auth.role");
+    w.String(role_name(t.granted));
+    w.Key("hopwire.auth.created");
+    w.Int64(t.created);
+    w.Key("kismet.httpd.auth.expiration");
+    w.Int64(t.expires);
+    w.EndObject();
+  }
+  w.EndArray();
+  http_reply r;
+  r.body.assign(buf.GetString(), buf.GetSize());
+  return r;
+}
+
+}  // namespace
+
+void add_auth_routes(route_table& t, api_context& api) {
+  add_route(t, api, "GET", "/session/check_session", kAnyRole, "200 when the credentials or KISMET cookie are valid",
+            check_session);
+  add_route(t, api, "GET", "/session/check_login", kAnyRole, "200 when the login is valid", check_login);
+  add_route(t, api, "POST", "/auth/apikey/generate.cmd", kAdminOnly,
+            "Create an API token: {name, role, duration}; answers the token, shown once", generate, kCommandLimit);
+  add_route(t, api, "POST", "/auth/apikey/revoke.cmd", kAdminOnly, "Revoke an API token: {name}", revoke,
+            kCommandLimit);
+  add_route(t, api, "GET", "/auth/apikey/list.json", kAdminOnly, "API tokens: names, roles, expiry (never secrets)",
+            list);
+}
+
+}  // namespace hopwire::collector

@@ -1,0 +1,21 @@
+#pragma once
+// Every REST route of the collector, in one table: each *_api file adds its
+// own. The sensor link's WebSocket route comes from the wiring (app/), which
+// knows the link protocol.
+
+#include "collector/api/api_context.h"
+#include "collector/net/routes.h"
+
+namespace hopwire::collector {
+
+void add_api_routes(route_table& t, api_context& api);
+
+// Each part's routes (in api/*_api.cc).
+void add_device_routes(route_table& t, api_context& api);
+void add_pcap_routes(route_table& t, api_context& api);
+void add_scan_routes(route_table& t, api_context& api);
+void add_auth_routes(route_table& t, api_context& api);
+void add_source_routes(route_table& t, api_context& api);
+void add_system_routes(route_table& t, api_context& api);
+
+}  // namespace hopwire::collector

@@ -1,0 +1,203 @@
+#include "collector/app/collector_app.h"
+
+#include <ctime>
+#include <thread>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+
+#include "collector/api/routes_all.h"
+#include "collector/app/sd_notify.h"
+#include "collector/auth/auth.h"
+#include "collector/auth/login_limiter.h"
+#include "collector/config/state_dir.h"
+#include "collector/core/events.h"
+#include "collector/core/pipeline.h"
+#include "collector/core/source_table.h"
+#include "collector/core/sources.h"
+#include "collector/core/stats.h"
+#include "collector/link/remote_link.h"
+#include "collector/net/http_server.h"
+#include "collector/persist/device_persister.h"
+#include "collector/persist/packet_log.h"
+#include "collector/persist/store.h"
+#include "collector/plan/channel_planner.h"
+#include "collector/stream/pcap_hub.h"
+#include "collector/track/device_tracker.h"
+#include "collector/track/oui_table.h"
+#include "common/log.h"
+#include "common/protocol.h"
+#include "hopwire/version.h"
+
+namespace hopwire::collector {
+
+namespace {
+
+// Re-reads the fleet part of the config file and hands it to the planner.
+// An invalid file changes nothing; the errors come back, one per line.
+std::vector<std::string> reload_fleet(const std::string& config_file, channel_planner& planner) {
+  if (config_file.empty()) return {"the collector was started without --config; there is nothing to reload"};
+  settings fresh;
+  auto errors = check_settings_yaml(config_file, fresh);
+  if (!errors.empty()) {
+    spdlog::error("reload of {} refused, the running configuration stays:", config_file);
+    for (const auto& e : errors) spdlog::error("  {}", e);
+    return errors;
+  }
+  planner.set_fleet(std::make_shared<fleet_config>(std::move(fresh.fleet)));
+  spdlog::info("reloaded the fleet from {}; settings other than groups and sensors take effect at restart",
+               config_file);
+  return {};
+}
+
+}  // namespace
+
+route_table collector_routes(api_context& api, message_handler_factory sensor_link) {
+  route_table t;
+  route ws;
+  ws.method = "WS";
+  ws.pattern = std::string(protocol::kWebSocketPath);
+  ws.roles = mask(role::datasource);
+  ws.summary = "Sensor link (WebSocket upgrade)";
+  ws.upgrade = std::move(sensor_link);
+  t.add(std::move(ws));
+  add_api_routes(t, api);
+  return t;
+}
+
+int run_collector(const settings& cfg, const std::string& config_file) {
+  init_logging(cfg.log_level);
+  prepare_state_dir(cfg.state_dir);
+
+  credential_store auth(cfg.state_dir);
+  if (auto written = auth.ensure_admin(std::getenv("HOPWIRE_ADMIN_PASSWORD"))) {
+    spdlog::warn("created user 'admin' with a random password; it is in {} (readable only by this user). "
+                 "Change it with: hopwire-collector user passwd --state-dir {}",
+                 written->string(), cfg.state_dir.string());
+  }
+
+  store db(cfg.state_dir / "db", false, {cfg.packet_log_max, cfg.packet_retention_seconds});
+  source_table table;
+  source_registry sources(table);
+  sources.load(db.load_sources());
+  collector_stats stats;
+  net_stats net;
+  meta_gps gps;
+  login_limiter limiter;
+  answer_budget answers(cfg.answer_memory);
+  channel_planner planner;
+  planner.set_fleet(std::make_shared<fleet_config>(cfg.fleet));
+  if (!cfg.fleet.sensors.empty() || !cfg.fleet.groups.empty())
+    spdlog::info("fleet: {} sensors, {} groups", cfg.fleet.sensors.size(), cfg.fleet.groups.size());
+
+  oui_table ouis;
+  if (std::string why; !ouis.load(cfg.oui_file, why))
+    spdlog::warn("manufacturer names unavailable ({}); install Debian's ieee-data package", why);
+  event_hub events;
+  device_tracker tracker({cfg.max_devices, 64}, ouis, table, &events);
+  device_persister persister(tracker, table, db, std::chrono::seconds(1));
+  {
+    const auto t0 = std::chrono::steady_clock::now();
+    const auto n = persister.load();
+    spdlog::info("loaded {} devices from the database in {:.2f} s", n,
+                 std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  }
+  persister.start();
+
+  // The stages: decode once, then every sink.
+  ingest_pipeline pipeline(gps);
+  pipeline.add_sink(&tracker);
+  pcap_hub pcap(cfg.pcap_queue);
+  pipeline.add_sink(&pcap);
+  packet_log log(db);
+  if (cfg.packet_log_max) {
+    log.start();
+    pipeline.add_sink(&log);
+    spdlog::info("packet log on: at most {} MiB, kept {} h", cfg.packet_log_max >> 20, cfg.packet_retention_seconds / 3600);
+  } else {
+    spdlog::info("packet log off");
+  }
+
+  link_env links{auth, sources, db, planner, pipeline, stats};
+  api_context api;
+  api.auth = &auth;
+  api.db = &db;
+  api.sources = &sources;
+  api.stats = &stats;
+  api.net = &net;
+  api.pipeline = &pipeline;
+  api.planner = &planner;
+  api.gps = &gps;
+  api.answers = &answers;
+  api.tracker = &tracker;
+  api.pcap = &pcap;
+  api.log = cfg.packet_log_max ? &log : nullptr;
+  api.started_unix = static_cast<std::uint64_t>(std::time(nullptr));
+  api.reload = [&config_file, &planner] { return reload_fleet(config_file, planner); };
+  const route_table routes = collector_routes(api, remote_link::factory(links));
+
+  // Declared after everything the sessions use, so it is destroyed first.
+  boost::asio::io_context io(static_cast<int>(cfg.threads));
+  http_server server(io, http_server_parts{routes, auth, limiter, answers, net, remote_link::factory(links)},
+                     cfg.server);
+  server.start();
+
+  const auto ep = server.http_endpoint();
+  const bool tls = !cfg.server.tls_cert.empty();
+  const std::string host = ep.address().is_v6() ? "[" + ep.address().to_string() + "]" : ep.address().to_string();
+  spdlog::info("hopwire-collector {} listening on {}://{}:{} (sensors: {}://{}:{}{}), state in {}", kVersion,
+               tls ? "https" : "http", host, ep.port(), tls ? "wss" : "ws", host, ep.port(),
+               hopwire::protocol::kWebSocketPath, cfg.state_dir.string());
+  if (!ep.address().is_loopback())
+    spdlog::warn("the HTTP/WebSocket listener is reachable from the network ({}); make sure that is intended{}", host,
+                 tls ? "" : " and consider --tls-cert/--tls-key");
+  if (cfg.server.tcp_port) {
+    const auto tep = server.tcp_endpoint();
+    if (!tep.address().is_loopback())
+      spdlog::warn("the legacy TCP sensor listener is reachable from the network ({}); it carries no encryption",
+                   tep.address().to_string());
+    spdlog::info("legacy TCP sensor link on {}:{} (API token required)", tep.address().to_string(), tep.port());
+  }
+
+  // SIGHUP: reload the fleet; sensors get new plans without reconnecting.
+  boost::asio::signal_set hup(io, SIGHUP);
+  std::function<void()> wait_hup = [&] {
+    hup.async_wait([&](boost::system::error_code ec, int) {
+      if (ec) return;
+      spdlog::info("SIGHUP: reloading {}", config_file.empty() ? std::string("(no --config)") : config_file);
+      reload_fleet(config_file, planner);
+      wait_hup();
+    });
+  };
+  wait_hup();
+  // systemd (Type=notify): storage is loaded and the listeners are open, so tell
+  // the service manager we are ready and start the watchdog pings.
+  sd_notifier notifier;
+  sd_watchdog watchdog(io, notifier);
+  notifier.notify(fmt::format("READY=1\nSTATUS=listening on {}:{}, {} devices", host, ep.port(), tracker.device_count()));
+  watchdog.start();
+
+
+  boost::asio::signal_set signals(io, SIGINT, SIGTERM);
+  signals.async_wait([&](boost::system::error_code ec, int sig) {
+    if (ec) return;
+    spdlog::info("signal {}: shutting down", sig);
+    notifier.notify("STOPPING=1\nSTATUS=shutting down");
+    watchdog.stop();
+    hup.cancel();
+    server.stop();
+    io.stop();
+  });
+
+  std::vector<std::thread> threads;
+  for (unsigned i = 1; i < cfg.threads; ++i) threads.emplace_back([&io] { io.run(); });
+  io.run();
+  for (auto& t : threads) t.join();
+  persister.stop();
+  log.stop();
+  spdlog::info("stopped");
+  return 0;
+}
+
+}  // namespace hopwire::collector

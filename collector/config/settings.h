@@ -1,0 +1,52 @@
+#pragma once
+// Everything the collector is told at start, from its YAML config file
+// and/or the command line (which wins).
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+
+#include <vector>
+
+#include "collector/config/fleet.h"
+
+namespace hopwire::collector {
+
+// The listeners and their limits.
+struct server_config {
+  std::string listen_address = "127.0.0.1";
+  std::uint16_t listen_port = 2501;
+  std::string tcp_listen_address = "127.0.0.1";
+  std::uint16_t tcp_port = 3501;   // 0: no legacy TCP listener
+  std::string tls_cert;            // PEM; with tls_key enables HTTPS/WSS
+  std::string tls_key;
+  bool allow_plain_with_tls = false;
+  // Behind a reverse proxy that forwards /PREFIX/...: requests may carry the
+  // prefix, which is stripped before routing ("" = none).
+  std::string uri_prefix;
+  std::size_t max_connections = 0;              // 0: derived from the descriptor limit
+  std::size_t max_connections_per_address = 1024;  // 0: no limit
+};
+
+struct settings {
+  server_config server;
+  std::filesystem::path state_dir = "/var/lib/hopwire";
+  unsigned threads = 2;
+  std::string log_level = "info";
+  std::size_t max_devices = 0;  // 0: no limit
+  std::size_t pcap_queue = 4 * 1024 * 1024;  // bytes per live pcap-ng stream
+  std::uint64_t answer_memory = 256ull << 20;  // streamed answers in flight, all together
+  std::uint64_t packet_log_max = 20ull << 30;  // bytes; 0 = no packet log
+  std::uint64_t packet_retention_seconds = 7 * 86400;
+  std::string oui_file = "/usr/share/ieee-data/oui.csv";
+  fleet_config fleet;
+};
+
+// Reads `path` into `out`. Unknown keys and wrong types are errors; the
+// exception's message names the file, line and column, and what was expected.
+// Every problem is reported, one per line.
+void load_settings_yaml(const std::filesystem::path& path, settings& out);
+// The same, returning every error instead of throwing (config check).
+std::vector<std::string> check_settings_yaml(const std::filesystem::path& path, settings& out);
+
+}  // namespace hopwire::collector

@@ -1,0 +1,62 @@
+#pragma once
+// The collector's ingest stages after a link has accepted a batch: the
+// collector's adjustments (its clock for live radios, a virtual or fixed
+// position), the decode stage (each packet decoded once), then every sink
+// in turn — tracker, pcap-ng hub, packet log, alerts — on the same decoded
+// packets. Runs on the link's thread; sinks must not block.
+
+#include <atomic>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "collector/core/meta_gps.h"
+#include "collector/core/sources.h"
+#include "collector/decode/anomalies.h"
+#include "collector/decode/decoded_packet.h"
+#include "common/uuid.h"
+#include "hopwire/hopwire_generated.h"
+
+namespace hopwire::collector {
+
+// The source of a batch as sinks see it.
+struct ingest_source {
+  std::uint32_t index = 0;  // in the source table
+  hopwire::uuid id;
+  std::string uuid, name;
+};
+
+class packet_sink {
+ public:
+  virtual ~packet_sink() = default;
+  virtual void on_packets(const ingest_source& source, std::span<const decoded_packet> packets) = 0;
+};
+
+class ingest_pipeline {
+ public:
+  explicit ingest_pipeline(const meta_gps& gps) : gps_(gps) {}
+
+  // Before the first batch.
+  void add_sink(packet_sink* sink) { sinks_.push_back(sink); }
+
+  // Decodes a checked batch (protocol::check_batch) once and hands it to
+  // every sink. Returns how many of its packets were errors (undecodable,
+  // bad FCS), which the caller adds to the source's count.
+  std::uint64_t deliver(source_entry& source, const wire::PacketBatch& batch);
+  // The same for packets already in decoded form (their wire fields set):
+  // other link protocols.
+  std::uint64_t deliver(source_entry& source, std::vector<decoded_packet>& packets);
+
+  std::uint64_t packets() const { return packets_.load(std::memory_order_relaxed); }
+  std::uint64_t error_packets() const { return errors_.load(std::memory_order_relaxed); }
+  const anomaly_counters& anomalies() const { return anomalies_; }
+
+ private:
+  const meta_gps& gps_;
+  std::vector<packet_sink*> sinks_;
+  anomaly_counters anomalies_;
+  std::atomic<std::uint64_t> packets_{0}, errors_{0};
+};
+
+}  // namespace hopwire::collector

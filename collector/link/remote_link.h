@@ -1,0 +1,83 @@
+#pragma once
+// The collector's side of one sensor link, whatever carries it (WebSocket or
+// legacy TCP): checks Hello, stores batches, acknowledges them, answers
+// pings and watches for silence. Sessions feed it whole messages and send
+// what it queues.
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+
+#include <flatbuffers/flatbuffers.h>
+
+#include "collector/auth/auth.h"
+#include "collector/core/pipeline.h"
+#include "collector/core/sources.h"
+#include "collector/core/stats.h"
+#include "collector/net/message_handler.h"
+#include "collector/plan/channel_planner.h"
+#include "hopwire/hopwire_generated.h"
+
+namespace hopwire::collector {
+
+// What a link needs of the collector, and nothing more.
+struct link_env {
+  credential_store& auth;
+  source_registry& sources;
+  source_store& db;
+  channel_planner& planner;
+  ingest_pipeline& pipeline;
+  collector_stats& stats;
+};
+
+class remote_link final : public message_handler {
+ public:
+  // `who.upgrade_role` is the role proven on the WebSocket upgrade; the TCP
+  // link has none and must bring a token in Hello.
+  remote_link(link_env& env, const connection_info& who, message_io io);
+  ~remote_link() override;
+  remote_link(const remote_link&) = delete;
+  remote_link& operator=(const remote_link&) = delete;
+
+  // The factory the network front calls for each new link.
+  static message_handler_factory factory(link_env& env);
+
+  // Handles one received message. Returns false when the link must close
+  // (an Error frame has been queued where it made sense).
+  bool on_message(std::span<const std::uint8_t> msg, bool binary) override;
+  // Once a second. Returns false when the peer has been silent too long.
+  bool on_tick() override;
+  // The transport refused a message before it got here (oversize).
+  void refuse(refusal why, std::size_t size) override;
+  std::size_t max_message_bytes() const override;
+
+  const std::string& remote_ip() const { return remote_ip_; }
+
+ private:
+  bool on_hello(const wire::Hello& h);
+  bool on_batch(const wire::PacketBatch& b);
+  void on_status(const wire::Status& s);
+  void on_configure_result(const wire::ConfigureResult& r);
+  // Sends the channel plan the collector wants, if the sensor has not had it.
+  void send_pending_config();
+  bool fail(wire::ErrorCode code, const std::string& why);
+  void send_built();
+
+  link_env& env_;
+  transport_kind kind_;
+  std::string remote_ip_;
+  std::optional<role> upgrade_role_;
+  message_io io_;
+  std::shared_ptr<source_entry> source_;
+  flatbuffers::FlatBufferBuilder fbb_{256};
+  std::chrono::steady_clock::time_point last_rx_;
+  std::chrono::steady_clock::time_point last_ping_;
+  std::uint64_t ping_nonce_ = 0;
+  bool unacked_ = false;  // batches stored in memory but not yet on disk: no Ack sent
+};
+
+}  // namespace hopwire::collector

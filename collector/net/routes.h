@@ -1,0 +1,69 @@
+#pragma once
+// The collector's HTTP routes: one table naming every route with its method,
+// the roles that may use it, its body limit and its handler. The HTTP
+// session admits a request against it (admission.h) and calls the handler;
+// the parts that answer (api/) fill it.
+
+#include <cstddef>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "collector/auth/auth.h"
+#include "collector/net/http_types.h"
+#include "collector/net/message_handler.h"
+
+namespace hopwire::collector {
+
+using query_list = std::vector<std::pair<std::string, std::string>>;
+
+// A request as a handler sees it, after admission.
+struct request {
+  std::string_view method;
+  std::string_view path;             // without the query and any --uri-prefix
+  std::vector<std::string> params;   // {placeholders} of the route, in order
+  query_list query;
+  std::string_view body;
+  std::string_view content_type;
+  auth_result auth;
+  std::string_view remote;           // client address and port
+
+  std::optional<std::string> query_param(std::string_view key) const;
+};
+
+struct route {
+  std::string method;    // GET, POST, or WS for a WebSocket upgrade
+  std::string pattern;   // path; {name} matches one segment
+  role_mask roles = 0;   // who may use it; admin may always
+  std::string summary;
+  std::function<http_reply(request&)> handler;  // GET/POST
+  std::size_t body_limit = 0;                   // bytes accepted in a request body
+  message_handler_factory upgrade;              // WS
+};
+
+struct route_match {
+  const route* r = nullptr;
+  std::vector<std::string> params;
+  bool path_known = false;  // some route has this path, with another method
+};
+
+class route_table {
+ public:
+  void add(route r) { routes_.push_back(std::move(r)); }
+  route_match match(std::string_view method, std::string_view path) const;
+  const std::vector<route>& all() const { return routes_; }
+
+ private:
+  std::vector<route> routes_;
+};
+
+// Splits "a=1&b=x%20y" with URL decoding.
+query_list parse_query(std::string_view query);
+std::string url_decode(std::string_view s);
+// True if the query names something that looks like a credential.
+bool query_has_credentials(const query_list& query);
+
+}  // namespace hopwire::collector

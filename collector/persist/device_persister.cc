@@ -1,0 +1,92 @@
+#include "collector/persist/device_persister.h"
+
+#include <memory>
+#include <vector>
+
+#include "collector/persist/device_codec.h"
+#include "collector/track/device_tracker.h"
+#include "collector/core/source_table.h"
+#include "collector/persist/store.h"
+#include "common/log.h"
+
+namespace hopwire::collector {
+
+device_persister::device_persister(device_tracker& tracker, source_table& sources, store& db,
+                                   std::chrono::milliseconds interval)
+    : tracker_(tracker), sources_(sources), db_(db), interval_(interval) {}
+
+device_persister::~device_persister() { stop(); }
+
+std::size_t device_persister::load() {
+  std::vector<std::unique_ptr<device>> loaded;
+  auto index_of = [this](const std::string& uuid) { return sources_.index_of(uuid, ""); };
+  db_.load_devices([&](std::uint64_t mac, std::string_view rec) {
+    auto d = std::make_unique<device>();
+    if (!decode_device(rec, *d, index_of) || d->mac.v != mac) {
+      if (++damaged_ <= 10) spdlog::error("database: device record {} is damaged; skipping it", mac_addr{mac}.str());
+      return;
+    }
+    loaded.push_back(std::move(d));
+  });
+  const auto n = loaded.size();
+  tracker_.restore(std::move(loaded));
+  if (damaged_) spdlog::error("database: {} damaged device records skipped", damaged_);
+  return n;
+}
+
+void device_persister::start() {
+  std::lock_guard lock(mu_);
+  if (thread_.joinable()) return;
+  stop_ = false;
+  thread_ = std::thread([this] { run(); });
+}
+
+void device_persister::stop() {
+  {
+    std::lock_guard lock(mu_);
+    if (!thread_.joinable()) return;
+    stop_ = true;
+  }
+  cv_.notify_all();
+  thread_.join();
+  flush();
+}
+
+void device_persister::run() {
+  std::unique_lock lock(mu_);
+  while (!stop_) {
+    cv_.wait_for(lock, interval_, [this] { return stop_; });
+    if (stop_) break;
+    lock.unlock();
+    flush();
+    lock.lock();
+  }
+}
+
+std::size_t device_persister::flush() {
+  store::device_changes changes;
+  auto uuid_of = [this](std::uint32_t idx) { return sources_.get(idx).uuid; };
+  tracker_.drain_changes([&](mac_addr mac, const device* d) {
+    if (!d) {
+      changes.erase.push_back(mac.v);
+      return;
+    }
+    changes.put.emplace_back(mac.v, std::string());
+    encode_device(*d, uuid_of, changes.put.back().second);
+  });
+  if (changes.empty()) return 0;
+  if (!db_.write_devices(changes)) {
+    // The devices stay in memory and will be written again when they next
+    // change; the error is in /system/status.json.
+    static std::chrono::steady_clock::time_point last_log{};
+    const auto now = std::chrono::steady_clock::now();
+    if (now - last_log > std::chrono::minutes(1)) {
+      last_log = now;
+      spdlog::error("database: writing {} device records failed: {}", changes.put.size(), db_.last_error());
+    }
+    return 0;
+  }
+  return changes.put.size() + changes.erase.size();
+}
+
+}  // namespace hopwire::collector

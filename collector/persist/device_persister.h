@@ -1,0 +1,49 @@
+#pragma once
+// Keeps the device table in RocksDB: loads it at start (before any listener
+// opens) and writes what changed about once a second from its own thread,
+// in one WriteBatch, off the ingest path. A kill -9 loses at most the last
+// interval; a clean stop writes everything.
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <mutex>
+#include <thread>
+
+namespace hopwire::collector {
+
+class device_tracker;
+class source_table;
+class store;
+
+class device_persister {
+ public:
+  device_persister(device_tracker& tracker, source_table& sources, store& db, std::chrono::milliseconds interval);
+  ~device_persister();
+
+  // Loads every stored device; returns how many (damaged records are
+  // skipped, counted and logged).
+  std::size_t load();
+  void start();
+  // Stops the thread after a last flush.
+  void stop();
+  // One pass: writes every changed device. Returns the records written.
+  std::size_t flush();
+
+  std::uint64_t damaged() const { return damaged_; }
+
+ private:
+  void run();
+
+  device_tracker& tracker_;
+  source_table& sources_;
+  store& db_;
+  std::chrono::milliseconds interval_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+  std::thread thread_;
+  std::uint64_t damaged_ = 0;
+};
+
+}  // namespace hopwire::collector

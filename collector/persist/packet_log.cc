@@ -1,0 +1,344 @@
+#include "collector/persist/packet_log.h"
+
+#include <chrono>
+#include <cstring>
+#include <random>
+
+#include "collector/decode/decoded_packet.h"
+#include "collector/stream/pcapng_writer.h"
+#include "collector/core/sources.h"
+#include "collector/persist/store.h"
+#include "common/log.h"
+#include "common/protocol.h"
+#include "common/uuid.h"
+#include "hopwire/version.h"
+
+namespace hopwire::collector {
+
+namespace {
+
+constexpr std::uint8_t kBlockVersion = 1;
+constexpr auto kFlushInterval = std::chrono::seconds(1);
+constexpr std::uint64_t kBlockSpanNs = 60ull * 1000000000ull;
+constexpr std::size_t kBlockMaxBytes = 1u << 20;
+constexpr std::size_t kBlockHeader = 1 + 16 + 8 + 8 + 4;
+constexpr std::size_t kPacketFixed = 8 + 4 + 4 + 4 + 2 + 2 + 4;  // ts dlt orig freq signal flags cap
+
+void put_be64(std::string& o, std::uint64_t v) {
+  for (int i = 7; i >= 0; --i) o.push_back(static_cast<char>(v >> (8 * i)));
+}
+void put_be32(std::string& o, std::uint32_t v) {
+  for (int i = 3; i >= 0; --i) o.push_back(static_cast<char>(v >> (8 * i)));
+}
+
+// A cursor over a block that never reads past its end.
+class block_reader {
+ public:
+  explicit block_reader(std::string_view b) : b_(b) {}
+  template <typename T>
+  bool get(T& v) {
+    if (b_.size() - pos_ < sizeof(T)) return false;
+    std::memcpy(&v, b_.data() + pos_, sizeof(T));
+    pos_ += sizeof(T);
+    return true;
+  }
+  bool bytes(std::size_t n, std::string_view& out) {
+    if (b_.size() - pos_ < n) return false;
+    out = b_.substr(pos_, n);
+    pos_ += n;
+    return true;
+  }
+
+ private:
+  std::string_view b_;
+  std::size_t pos_ = 0;
+};
+
+struct logged_packet {
+  std::uint64_t ts_ns = 0;
+  std::uint32_t dlt = 0, orig_len = 0, freq_khz = 0;
+  std::int16_t signal = 0;
+  std::uint16_t flags = 0;
+  double lat = 0, lon = 0, alt = 0;
+  std::string_view data;
+};
+
+}  // namespace
+
+packet_log::packet_log(store& db, std::size_t queue_bytes)
+    : db_(db), queue_limit_(queue_bytes),
+      run_id_(static_cast<std::uint32_t>(std::chrono::system_clock::now().time_since_epoch() / std::chrono::seconds(1))) {}
+
+packet_log::~packet_log() { stop(); }
+
+void packet_log::start() {
+  std::lock_guard lock(mu_);
+  if (thread_.joinable()) return;
+  stop_ = false;
+  thread_ = std::thread([this] { run(); });
+}
+
+void packet_log::stop() {
+  {
+    std::lock_guard lock(mu_);
+    if (!thread_.joinable()) return;
+    stop_ = true;
+  }
+  cv_.notify_all();
+  thread_.join();
+}
+
+void packet_log::on_packets(const ingest_source& source, std::span<const decoded_packet> recs) {
+  if (recs.empty()) return;
+  const auto& id = source.id;
+
+  // Blocks are sized first and then filled with memcpy through a cursor:
+  // this runs on the ingest thread for every packet.
+  std::vector<std::pair<std::string, std::string>> blocks;
+  std::vector<std::uint32_t> counts;
+  const std::size_t n = recs.size();
+  std::size_t i = 0;
+  while (i < n) {
+    // The block: packets [i, j) whose timestamps stay within kBlockSpanNs
+    // of the first and do not go back before it.
+    const std::uint64_t first = recs[i].ts_ns;
+    std::uint64_t max_ts = first;
+    std::size_t bytes = kBlockHeader, j = i;
+    for (; j < n; ++j) {
+      const auto& r = recs[j];
+      const std::uint64_t ts = r.ts_ns;
+      if (j > i && (ts < first || ts - first > kBlockSpanNs || bytes > kBlockMaxBytes)) break;
+      max_ts = std::max(max_ts, ts);
+      bytes += kPacketFixed + (r.has_gps ? 24 : 0) + r.bytes.size();
+    }
+    blocks.emplace_back();
+    put_be64(blocks.back().first, first);  // the rest of the key is added under the lock
+    std::string& v = blocks.back().second;
+    v.resize(bytes);
+    char* o = v.data();
+    auto w = [&o](const auto& x) {
+      std::memcpy(o, &x, sizeof x);
+      o += sizeof x;
+    };
+    w(kBlockVersion);
+    std::memcpy(o, id.bytes.data(), 16);
+    o += 16;
+    w(first);
+    w(max_ts);
+    w(static_cast<std::uint32_t>(j - i));
+    for (std::size_t k = i; k < j; ++k) {
+      const auto& r = recs[k];
+      const auto flags = static_cast<std::uint16_t>((r.sensor_has_signal ? protocol::kFlagSignal : 0) |
+                                                    (r.has_gps ? protocol::kFlagGps : 0));
+      w(r.ts_ns);
+      w(r.dlt);
+      w(r.orig_len);
+      w(r.sensor_freq_khz);
+      w(r.sensor_signal_dbm);
+      w(flags);
+      if (r.has_gps) {
+        w(r.lat);
+        w(r.lon);
+        w(r.alt);
+      }
+      w(static_cast<std::uint32_t>(r.bytes.size()));
+      std::memcpy(o, r.bytes.data(), r.bytes.size());
+      o += r.bytes.size();
+    }
+    counts.push_back(static_cast<std::uint32_t>(j - i));
+    i = j;
+  }
+
+  {
+    std::lock_guard lock(mu_);
+    for (std::size_t i = 0; i < blocks.size(); ++i) {
+      auto& [key, value] = blocks[i];
+      if (queued_bytes_ + value.size() > queue_limit_ || !thread_.joinable()) {
+        dropped_.fetch_add(counts[i], std::memory_order_relaxed);
+        continue;
+      }
+      put_be32(key, run_id_);
+      put_be32(key, counter_++);
+      queued_bytes_ += value.size();
+      queued_packets_ += counts[i];
+      queue_.emplace_back(std::move(key), std::move(value));
+    }
+  }
+  cv_.notify_one();
+}
+
+void packet_log::run() {
+  std::vector<std::pair<std::string, std::string>> batch;
+  auto last_flush = std::chrono::steady_clock::now();
+  bool unflushed = false;
+  std::unique_lock lock(mu_);
+  while (true) {
+    cv_.wait_for(lock, kFlushInterval, [this] { return stop_ || !queue_.empty(); });
+    const auto now = std::chrono::steady_clock::now();
+    if (unflushed && (now - last_flush >= kFlushInterval || (stop_ && queue_.empty()))) {
+      // Written blocks live in a memtable until flushed (no WAL): make
+      // them a file once a second, so a crash loses at most that second.
+      lock.unlock();
+      db_.flush_packets();
+      lock.lock();
+      last_flush = now;
+      unflushed = false;
+    }
+    if (queue_.empty() && stop_) break;
+    if (queue_.empty()) continue;
+    batch.assign(std::make_move_iterator(queue_.begin()), std::make_move_iterator(queue_.end()));
+    queue_.clear();
+    const auto packets = queued_packets_;
+    queued_bytes_ = 0;
+    queued_packets_ = 0;
+    lock.unlock();
+    if (db_.write_packet_blocks(batch)) {
+      logged_.fetch_add(packets, std::memory_order_relaxed);
+      unflushed = true;
+    } else {
+      dropped_.fetch_add(packets, std::memory_order_relaxed);
+      write_errors_.fetch_add(1, std::memory_order_relaxed);
+      const auto now = std::chrono::steady_clock::now();
+      if (now - last_error_log_ > std::chrono::minutes(1)) {
+        last_error_log_ = now;
+        spdlog::error("packet log: write failed ({} packets dropped so far): {}", dropped(), db_.last_error());
+      }
+    }
+    batch.clear();
+    lock.lock();
+  }
+}
+
+namespace {
+
+class history_stream final : public body_stream {
+ public:
+  history_stream(const store& db, const source_registry& sources, history_query q)
+      : sources_(sources), q_(std::move(q)) {
+    std::string key;
+    put_be64(key, q_.from_ns > kBlockSpanNs ? q_.from_ns - kBlockSpanNs : 0);
+    cursor_ = db.packets_from(key);
+    if (q_.source_uuid) want_uuid_ = uuid::parse(*q_.source_uuid);
+    pcapng::section_header(pending_, std::string("hopwire-collector ") + kVersion);
+  }
+
+  std::size_t memory_bound() const override { return 1 << 20; }
+
+  bool pull(std::string& out, std::size_t max, std::function<void()>) override {
+    while (pending_.size() - head_ < max && !done_) fill();
+    const std::size_t n = std::min(max, pending_.size() - head_);
+    out.append(pending_, head_, n);
+    head_ += n;
+    if (head_ == pending_.size()) {
+      pending_.clear();
+      head_ = 0;
+    }
+    return n > 0 || !done_;
+  }
+  void delivered(std::size_t) override {}
+  void close() override {
+    done_ = true;
+    cursor_.reset();
+  }
+
+ private:
+  // Adds the next block's matching packets to pending_.
+  void fill() {
+    if (!cursor_ || !cursor_->valid()) {
+      done_ = true;
+      return;
+    }
+    const std::string_view key = cursor_->key();
+    std::uint64_t first = 0;
+    for (int i = 0; i < 8 && i < static_cast<int>(key.size()); ++i)
+      first = first << 8 | static_cast<unsigned char>(key[i]);
+    if (first > q_.to_ns) {
+      done_ = true;
+      return;
+    }
+    block_reader r(cursor_->value());
+    std::uint8_t version = 0;
+    std::string_view id;
+    std::uint64_t min_ts = 0, max_ts = 0;
+    std::uint32_t count = 0;
+    if (!r.get(version) || version != kBlockVersion || !r.bytes(16, id) || !r.get(min_ts) || !r.get(max_ts) ||
+        !r.get(count)) {
+      cursor_->next();
+      return;  // damaged block: skip it
+    }
+    uuid src;
+    std::memcpy(src.bytes.data(), id.data(), 16);
+    if (want_uuid_ && !(src == *want_uuid_)) {
+      cursor_->next();
+      return;
+    }
+    const bool overlaps = max_ts >= q_.from_ns && min_ts <= q_.to_ns;
+    for (std::uint32_t i = 0; overlaps && i < count; ++i) {
+      logged_packet p;
+      std::uint32_t cap = 0;
+      if (!r.get(p.ts_ns) || !r.get(p.dlt) || !r.get(p.orig_len) || !r.get(p.freq_khz) || !r.get(p.signal) ||
+          !r.get(p.flags))
+        break;
+      if ((p.flags & protocol::kFlagGps) && (!r.get(p.lat) || !r.get(p.lon) || !r.get(p.alt))) break;
+      if (!r.get(cap) || !r.bytes(cap, p.data)) break;
+      if (p.ts_ns < q_.from_ns || p.ts_ns > q_.to_ns) continue;
+      if (!matches(p)) continue;
+      emit(src, p);
+      if (q_.limit && ++sent_ >= q_.limit) {
+        done_ = true;
+        return;
+      }
+    }
+    cursor_->next();
+  }
+
+  bool matches(const logged_packet& p) const {
+    if (!q_.device && !q_.bssid) return true;
+    frame_addresses fa;
+    const std::span<const std::uint8_t> bytes(reinterpret_cast<const std::uint8_t*>(p.data.data()), p.data.size());
+    if (!read_frame_addresses(p.dlt, bytes, fa)) return false;
+    if (q_.bssid && !(fa.has_bssid && fa.bssid == *q_.bssid)) return false;
+    if (q_.device) {
+      bool any = false;
+      for (int i = 0; i < fa.count; ++i) any = any || fa.addr[i] == *q_.device;
+      if (!any) return false;
+    }
+    return true;
+  }
+
+  void emit(const uuid& src, const logged_packet& p) {
+    const std::string key = src.str() + "/" + std::to_string(p.dlt);
+    std::size_t idx = 0;
+    while (idx < ifaces_.size() && ifaces_[idx] != key) ++idx;
+    if (idx == ifaces_.size()) {
+      std::string name;
+      if (auto s = sources_.find(src.str())) {
+        std::lock_guard lock(s->mu);
+        name = s->rec.name;
+      }
+      pcapng::interface_description(pending_, static_cast<std::uint16_t>(p.dlt), name, "hopwire source " + src.str());
+      ifaces_.push_back(key);
+    }
+    const std::string comment = pcapng::metadata_comment(p.dlt, p.freq_khz, p.flags & protocol::kFlagSignal, p.signal,
+                                                         p.flags & protocol::kFlagGps, p.lat, p.lon, p.alt);
+    pcapng::enhanced_packet(pending_, static_cast<std::uint32_t>(idx), p.ts_ns, p.data, p.orig_len, comment);
+  }
+
+  const source_registry& sources_;
+  history_query q_;
+  std::unique_ptr<packet_cursor> cursor_;
+  std::optional<uuid> want_uuid_;
+  std::string pending_;
+  std::size_t head_ = 0;
+  std::vector<std::string> ifaces_;
+  std::uint64_t sent_ = 0;
+  bool done_ = false;
+};
+
+}  // namespace
+
+std::shared_ptr<body_stream> open_history(const store& db, const source_registry& sources, history_query q) {
+  return std::make_shared<history_stream>(db, sources, std::move(q));
+}
+
+}  // namespace hopwire::collector

@@ -1,0 +1,94 @@
+#pragma once
+// The collector's embedded database (RocksDB under <state-dir>/db): one
+// column family per kind of record, and a schema version in "meta".
+
+#include <cstdint>
+#include <functional>
+#include <string_view>
+#include <filesystem>
+#include <memory>
+#include <utility>
+#include <string>
+#include <vector>
+
+#include "collector/core/source_record.h"
+
+namespace rocksdb {
+class DB;
+class Status;
+class ColumnFamilyHandle;
+}  // namespace rocksdb
+
+namespace hopwire::collector {
+
+// The packet log's limits: the oldest data goes when either is reached
+// (whole files at a time: RocksDB FIFO compaction, by size and by TTL).
+struct packet_log_options {
+  std::uint64_t max_bytes = 20ull << 30;      // 0: no packet log
+  std::uint64_t retention_seconds = 7 * 86400;
+};
+
+// Reads the packet log in key (time) order.
+class packet_cursor {
+ public:
+  virtual ~packet_cursor() = default;
+  virtual bool valid() const = 0;
+  virtual std::string_view key() const = 0;
+  virtual std::string_view value() const = 0;
+  virtual void next() = 0;
+};
+
+class store final : public source_store {
+ public:
+  static constexpr std::uint32_t kSchemaVersion = 1;
+
+  // Opens or creates the database. Throws std::runtime_error with a clear
+  // message (locked by another process, unwritable, newer schema, ...).
+  // read_only: for tools (export) that run beside a live collector.
+  explicit store(const std::filesystem::path& dir, bool read_only = false, packet_log_options log = {});
+  ~store() override;
+  store(const store&) = delete;
+  store& operator=(const store&) = delete;
+
+  // Not synced: survives a killed process (the WAL is in the kernel), at
+  // most a flush interval is lost if the machine itself goes down.
+  // Returns false (and remembers the error) when the write failed.
+  bool put_source(const stored_source& s) override;
+  std::vector<stored_source> load_sources();
+
+  // Devices, keyed by MAC. One write per flush; false (error remembered)
+  // when it failed.
+  struct device_changes {
+    std::vector<std::pair<std::uint64_t, std::string>> put;
+    std::vector<std::uint64_t> erase;
+    bool empty() const { return put.empty() && erase.empty(); }
+  };
+  bool write_devices(const device_changes& changes);
+  // Calls `fn` for every stored device record, in MAC order.
+  void load_devices(const std::function<void(std::uint64_t mac, std::string_view record)>& fn);
+
+  // Packet log blocks (see packet_log.h for the format).
+  bool write_packet_blocks(const std::vector<std::pair<std::string, std::string>>& blocks);
+  std::unique_ptr<packet_cursor> packets_from(std::string_view start_key) const;
+  std::uint64_t packet_log_bytes() const;  // files + memory
+  bool flush_packets();  // memtable to file (the packet log has no WAL)
+
+  std::uint64_t write_errors() const { return write_errors_; }
+  std::string last_error() const;
+
+ private:
+  std::unique_ptr<rocksdb::DB> db_;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles_;
+  rocksdb::ColumnFamilyHandle* meta_ = nullptr;
+  rocksdb::ColumnFamilyHandle* sources_ = nullptr;
+  rocksdb::ColumnFamilyHandle* devices_ = nullptr;
+  rocksdb::ColumnFamilyHandle* packets_ = nullptr;
+  // Counts and remembers a failed write; returns st.ok().
+  bool record(const rocksdb::Status& st);
+
+  bool read_only_ = false;
+  std::uint64_t write_errors_ = 0;
+  std::string last_error_;
+};
+
+}  // namespace hopwire::collector

@@ -1,0 +1,181 @@
+#pragma once
+// What the tracker knows about one device (one MAC on one phy). Plain data,
+// guarded by its shard's mutex. Copying a device copies all of it; the list
+// of its fields that the stored record, the tests and any other
+// field-by-field code walk is device_fields.h.
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/mac_addr.h"
+
+namespace hopwire::collector {
+
+// Device type bits (Kismet's basic type set, plus our own detail).
+inline constexpr std::uint32_t kTypeAp = 1, kTypeClient = 2, kTypeBridged = 4, kTypeAdhoc = 8, kTypeWds = 16,
+                               kTypeDevice = 32;
+
+// Security summary bits of an SSID record or of an association request.
+inline constexpr std::uint16_t kSecPrivacy = 1, kSecRsn = 2, kSecWpa = 4, kSecMfpc = 8, kSecMfpr = 16,
+                               kSecOweTransition = 32, kSecWps = 64;
+
+struct signal_stats {
+  std::int16_t last = 0, min = 0, max = 0;
+  bool valid = false;
+  void add(std::int16_t s) {
+    if (!valid) min = max = s;
+    if (s < min) min = s;
+    if (s > max) max = s;
+    last = s;
+    valid = true;
+  }
+};
+
+struct location_stats {
+  double min_lat = 0, min_lon = 0, min_alt = 0, max_lat = 0, max_lon = 0, max_alt = 0;
+  double sum_lat = 0, sum_lon = 0, sum_alt = 0;
+  double last_lat = 0, last_lon = 0, last_alt = 0;
+  std::uint64_t count = 0, alt_count = 0, last_ns = 0;
+};
+
+// One source that heard the device.
+struct seenby_entry {
+  std::uint32_t source = 0;  // index into the tracker's source table
+  std::uint32_t freq_mhz = 0;
+  std::uint64_t packets = 0;
+  std::uint64_t first_ns = 0, last_ns = 0;
+  signal_stats signal;
+};
+
+// An SSID an AP advertised (beacon) or answered with (probe response).
+struct ssid_record {
+  std::string ssid;  // raw bytes, may be empty or NUL-filled (cloaked)
+  std::string mesh_id;
+  std::uint64_t first_ns = 0, last_ns = 0;
+  std::uint32_t beacons = 0, probe_responses = 0;
+  std::uint32_t akms = 0, pairwise = 0, group = 0;              // RSN
+  std::uint32_t wpa_akms = 0, wpa_unicast = 0, wpa_multicast = 0;  // WPA1 vendor element
+  std::uint32_t freq_mhz = 0;
+  std::uint16_t security = 0;  // kSec* bits, union over frames
+  std::uint16_t beacon_interval = 0;
+  std::uint8_t channel = 0;    // DS parameter set, else HT primary, else radio
+  std::uint8_t phy = 0;        // kPhy* bits
+  std::uint8_t ht_width = 0, vht_width = 0;
+  std::uint8_t wps_state = 0;
+  std::uint8_t max_rate_500k = 0;
+  char country[2] = {0, 0};
+  bool has_mesh_id = false;
+
+  bool cloaked() const {
+    for (char c : ssid)
+      if (c != 0) return false;
+    return true;
+  }
+};
+
+struct probed_record {
+  std::string ssid;
+  std::uint64_t first_ns = 0, last_ns = 0;
+  std::uint32_t count = 0;
+};
+
+// A link between an AP and a station, seen from one side.
+struct peer_link {
+  mac_addr peer;
+  std::uint64_t first_ns = 0, last_ns = 0;
+  std::uint64_t packets = 0, bytes = 0;
+  std::uint8_t eapol_seen = 0;   // bit n-1: 4-way handshake message n seen
+  std::uint8_t eapol_last = 0;   // last message number
+  std::uint64_t eapol_last_ns = 0;
+};
+
+// Association request details: the security the station asked for.
+struct assoc_request {
+  mac_addr bssid;
+  std::string ssid;
+  std::uint32_t akms = 0, pairwise = 0, group = 0, wpa_akms = 0;
+  std::uint16_t security = 0;
+  std::uint8_t phy = 0;
+  bool reassoc = false;
+  std::uint64_t last_ns = 0;
+};
+
+struct wifi_detail {
+  std::vector<ssid_record> advertised;  // from beacons
+  std::vector<ssid_record> responded;   // from probe responses
+  std::vector<probed_record> probed;
+  std::vector<peer_link> clients;       // for an AP: stations that exchanged data with it
+  std::vector<peer_link> aps;           // for a station: the BSSIDs it exchanged data with
+  std::vector<assoc_request> assoc;
+  std::uint64_t wildcard_probes = 0;
+  std::uint64_t deauths = 0, disassocs = 0;
+  std::uint16_t auth_algorithms = 0;  // bit n: algorithm n seen (0 open, 1 shared key, 3 SAE ...)
+  std::uint8_t probe_phy = 0;
+  mac_addr last_bssid;
+  bool has_last_bssid = false;
+};
+
+// An owned, optional part of a device that copies with it (a unique_ptr
+// that clones): a copy of a device is a deep copy, with nothing to forget.
+template <typename T>
+class detail_ptr {
+ public:
+  detail_ptr() = default;
+  detail_ptr(const detail_ptr& o) : p_(o.p_ ? std::make_unique<T>(*o.p_) : nullptr) {}
+  detail_ptr(detail_ptr&&) noexcept = default;
+  detail_ptr& operator=(const detail_ptr& o) {
+    if (this == &o) return *this;
+    if (!o.p_) p_.reset();
+    else if (p_) *p_ = *o.p_;
+    else p_ = std::make_unique<T>(*o.p_);
+    return *this;
+  }
+  detail_ptr& operator=(detail_ptr&&) noexcept = default;
+
+  T& emplace() {
+    if (!p_) p_ = std::make_unique<T>();
+    return *p_;
+  }
+  void reset() { p_.reset(); }
+  T* get() const { return p_.get(); }
+  T* operator->() const { return p_.get(); }
+  T& operator*() const { return *p_; }
+  explicit operator bool() const { return p_ != nullptr; }
+
+ private:
+  std::unique_ptr<T> p_;
+};
+
+struct device {
+  mac_addr mac;
+  std::uint32_t types = 0;  // kType* bits
+  std::uint64_t first_ns = 0, last_ns = 0;  // packet time
+  std::uint64_t mod_ns = 0;                 // collector time of the last change
+  std::uint64_t packets = 0, packets_data = 0, packets_mgmt = 0, packets_error = 0, packets_crypt = 0;
+  std::uint64_t packets_tx = 0, packets_rx = 0;
+  std::uint64_t bytes = 0;
+  std::uint64_t data_bytes = 0;  // payload of data frames sent
+  std::uint64_t retries = 0;
+  signal_stats signal;
+  std::uint32_t freq_mhz = 0;
+  std::uint16_t channel = 0;
+  std::vector<seenby_entry> seenby;
+  detail_ptr<location_stats> location;
+  detail_ptr<wifi_detail> wifi;
+
+  // Shard bookkeeping: position in the shard's device vector and its
+  // most-recently-modified list.
+  std::uint32_t index = 0;
+  device* newer = nullptr;
+  device* older = nullptr;
+  bool dirty = false;  // changed since it was last written to the database
+
+  wifi_detail& w() { return wifi.emplace(); }
+};
+
+// "Wi-Fi AP", "Wi-Fi Client", ... from the type bits, most specific first.
+const char* device_type_name(std::uint32_t types);
+
+}  // namespace hopwire::collector
