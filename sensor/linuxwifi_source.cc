@@ -18,6 +18,7 @@
 
 #include "common/log.h"
 #include "common/mac_addr.h"
+#include "common/radiotap.h"
 #include "common/units.h"
 #include "common/uuid.h"
 
@@ -55,43 +56,30 @@ struct radiotap_peek {
 };
 
 // Reads the few radiotap fields the sensor itself needs: flags (bad FCS),
-// channel frequency and signal. Anything odd: leaves them unset.
+// channel frequency and signal, through the common walker. Anything odd:
+// leaves them unset.
 radiotap_peek peek_radiotap(const std::uint8_t* p, std::size_t n) {
+  struct visitor {
+    radiotap_peek& out;
+    bool flags = false, chan = false;
+    void field(unsigned bit, const std::uint8_t* d) {
+      namespace rt = radiotap;
+      if (bit == rt::kFlags && !flags) {
+        out.bad_fcs = d[0] & rt::kFlagBadFcs;
+        flags = true;
+      } else if (bit == rt::kChannel && !chan) {
+        out.freq_mhz = rt::le16(d);
+        chan = true;
+      } else if (bit == rt::kDbmSignal && !out.has_signal) {
+        out.signal = static_cast<std::int8_t>(d[0]);
+        out.has_signal = true;
+      }
+    }
+    void tlv(std::uint16_t, std::uint16_t) {}
+  };
   radiotap_peek out;
-  if (n < 8 || p[0] != 0) return out;
-  const std::size_t len = p[2] | (p[3] << 8);
-  if (len > n || len < 8) return out;
-  std::uint32_t present;
-  std::memcpy(&present, p + 4, 4);
-  std::size_t off = 8;
-  for (std::uint32_t w = present; w & 0x80000000u;) {  // extended bitmaps
-    if (off + 4 > len) return out;
-    std::memcpy(&w, p + off, 4);
-    off += 4;
-  }
-  auto align = [&](std::size_t a) { off = (off + a - 1) & ~(a - 1); };
-  if (present & (1u << 0)) {  // TSFT
-    align(8);
-    off += 8;
-  }
-  if (present & (1u << 1)) {  // flags
-    if (off + 1 > len) return out;
-    out.bad_fcs = (p[off] & 0x40) != 0;
-    off += 1;
-  }
-  if (present & (1u << 2)) off += 1;  // rate
-  if (present & (1u << 3)) {          // channel: u16 freq, u16 flags
-    align(2);
-    if (off + 4 > len) return out;
-    out.freq_mhz = p[off] | (p[off + 1] << 8);
-    off += 4;
-  }
-  if (present & (1u << 4)) off += 2;  // FHSS
-  if (present & (1u << 5)) {          // antenna signal, dBm
-    if (off + 1 > len) return out;
-    out.signal = static_cast<std::int8_t>(p[off]);
-    out.has_signal = true;
-  }
+  visitor v{out};
+  if (radiotap::walk(std::span<const std::uint8_t>(p, n), v).status != radiotap::walk_status::ok) return {};
   return out;
 }
 

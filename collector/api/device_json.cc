@@ -177,10 +177,13 @@ void write_ssid(H& h, const ssid_record& r, bool beacon) {
   kv(h, "dot11.advertisedssid.channel", r.channel ? std::to_string(r.channel) : std::string());
   kv(h, "hopwire.advertisedssid.frequency", std::uint64_t{r.freq_mhz} * 1000);
   kv(h, "dot11.advertisedssid.ht_mode", ht_mode(r));
+  kv(h, "hopwire.advertisedssid.ht_width", r.ht_width);
+  kv(h, "hopwire.advertisedssid.vht_width", r.vht_width);
   phy_list(h, "hopwire.advertisedssid.phy", r.phy);
   // Beacons per second the AP announces (interval in TUs of 1024 µs).
   kv(h, "dot11.advertisedssid.beaconrate",
      r.beacon_interval ? static_cast<std::uint64_t>(1000000.0 / (r.beacon_interval * 1024.0) + 0.5) : 0);
+  kv(h, "hopwire.advertisedssid.beacon_interval", r.beacon_interval);
   kv(h, "hopwire.advertisedssid.beacons", r.beacons);
   kv(h, "hopwire.advertisedssid.probe_responses", r.probe_responses);
   kv(h, "dot11.advertisedssid.maxrate", std::uint64_t{r.max_rate_500k} / 2);
@@ -217,6 +220,8 @@ void write_peer(H& h, const peer_link& l, bool peer_is_bssid) {
   for (unsigned m = 1; m <= 4; ++m)
     if (l.eapol_seen & (1u << (m - 1))) h.Uint(m);
   h.EndArray();
+  kv(h, "hopwire.dot11.client.eapol_last", l.eapol_last);
+  kv(h, "hopwire.dot11.client.eapol_last_time", sec(l.eapol_last_ns));
   h.EndObject();
 }
 
@@ -263,6 +268,12 @@ void write_dot11(H& h, const device& d) {
   }
   h.EndObject();
   kv(h, "dot11.device.num_associated_clients", w.clients.size());
+  // Kismet's map holds only keys; the links themselves (packets, bytes,
+  // handshake progress seen from the AP) are ours.
+  key(h, "hopwire.dot11.device.clients");
+  h.StartArray();
+  for (const auto& l : w.clients) write_peer(h, l, false);
+  h.EndArray();
   key(h, "dot11.device.client_map");
   h.StartObject();
   for (const auto& l : w.aps) {
@@ -352,6 +363,7 @@ void write_device(H& h, const device& d, const device_tracker& tracker) {
     kv(h, "kismet.common.seenby.first_time", sec(s.first_ns));
     kv(h, "kismet.common.seenby.last_time", sec(s.last_ns));
     kv(h, "kismet.common.seenby.num_packets", s.packets);
+    kv(h, "hopwire.seenby.frequency", std::uint64_t{s.freq_mhz} * 1000);
     key(h, "kismet.common.seenby.signal");
     write_signal(h, s.signal);
     h.EndObject();

@@ -134,3 +134,54 @@ TEST(hop_order, shuffle_spreads_neighbours_apart) {
 
 }  // namespace
 }  // namespace hopwire
+
+namespace hopwire {
+namespace {
+
+// IEEE 802.11-2020 Annex E: channel starting frequency + 5 MHz × number, per band.
+TEST(channel_table, numbers_are_per_band_as_annex_e_gives_them) {
+  struct row {
+    unsigned chan;
+    wifi_band band;
+    std::uint32_t mhz;
+  };
+  const row rows[] = {
+      {1, wifi_band::ghz2_4, 2412},  {6, wifi_band::ghz2_4, 2437},  {13, wifi_band::ghz2_4, 2472},
+      {14, wifi_band::ghz2_4, 2484}, {184, wifi_band::ghz4_9, 4920}, {196, wifi_band::ghz4_9, 4980},
+      {36, wifi_band::ghz5, 5180},   {64, wifi_band::ghz5, 5320},    {100, wifi_band::ghz5, 5500},
+      {144, wifi_band::ghz5, 5720},  {149, wifi_band::ghz5, 5745},   {165, wifi_band::ghz5, 5825},
+      {177, wifi_band::ghz5, 5885},  {1, wifi_band::ghz6, 5955},     {2, wifi_band::ghz6, 5935},
+      {5, wifi_band::ghz6, 5975},    {37, wifi_band::ghz6, 6135},    {93, wifi_band::ghz6, 6415},
+      {233, wifi_band::ghz6, 7115},
+  };
+  for (const auto& r : rows) {
+    EXPECT_EQ(channel_to_mhz(r.chan, r.band), r.mhz) << r.chan << " in " << band_name(r.band);
+    EXPECT_EQ(mhz_to_channel(r.mhz), r.chan) << r.mhz;
+    EXPECT_EQ(band_of_mhz(r.mhz), r.band) << r.mhz;
+  }
+}
+
+TEST(channel_table, the_same_number_is_a_different_frequency_in_another_band) {
+  EXPECT_EQ(channel_to_mhz(37, wifi_band::ghz6), 6135u);
+  EXPECT_EQ(channel_to_mhz(36, wifi_band::ghz5), 5180u);
+  EXPECT_EQ(channel_to_mhz(1, wifi_band::ghz6), 5955u);
+  EXPECT_EQ(channel_to_mhz(1, wifi_band::ghz2_4), 2412u);
+  // A number a band does not have.
+  EXPECT_EQ(channel_to_mhz(37, wifi_band::ghz5), 0u);
+  EXPECT_EQ(channel_to_mhz(15, wifi_band::ghz2_4), 0u);
+  EXPECT_EQ(channel_to_mhz(3, wifi_band::ghz6), 0u);  // a 40 MHz centre, not a 20 MHz channel
+  EXPECT_EQ(mhz_to_channel(5965), 0u);
+  EXPECT_EQ(mhz_to_channel(2400), 0u);
+}
+
+TEST(channel_table, runtime_parsing_returns_the_reason_instead_of_throwing) {
+  std::string why;
+  EXPECT_FALSE(try_parse_channel("6VHT80", why));
+  EXPECT_NE(why.find("only at 5 and 6 GHz"), std::string::npos) << why;
+  const auto c = try_parse_channel("37W6e", why);
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->control_mhz, 6135u);
+}
+
+}  // namespace
+}  // namespace hopwire

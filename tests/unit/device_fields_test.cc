@@ -1,0 +1,221 @@
+// The one field list of a device (track/device_fields.h) against everything
+// that goes field by field: the stored record round-trips every field, a
+// copy holds every field, and the JSON writer shows every field — so a field
+// added to device.h and forgotten in one of them fails here.
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <set>
+#include <string>
+#include <type_traits>
+
+#include "collector/api/device_json.h"
+#include "collector/api/ek_writer.h"
+#include "collector/core/source_table.h"
+#include "collector/persist/device_codec.h"
+#include "collector/track/device_fields.h"
+#include "collector/track/device_tracker.h"
+
+using namespace hopwire;
+using namespace hopwire::collector;
+
+namespace {
+
+// Gives every field its own value; lists get two entries, optional parts exist.
+struct filler {
+  std::uint64_t n = 0;
+  std::uint64_t next() { return ++n; }
+  template <typename T>
+  void num(const char*, T& v) {
+    if constexpr (std::is_floating_point_v<T>) v = static_cast<T>(next()) + 0.25;
+    else if constexpr (sizeof(T) == 8) v = static_cast<T>(next() * 3'000'000'017ull);  // ns: whole seconds apart
+    else v = static_cast<T>(next() * 7 + 1);
+  }
+  void flag(const char*, bool& v) { v = true; }
+  void mac(const char*, mac_addr& m) { m.v = 0x020000000000ull + next(); }
+  void str(const char*, std::string& s) { s = "s" + std::to_string(next()); }
+  void signal(const char*, signal_stats& s) {
+    s.valid = true;
+    s.last = static_cast<std::int16_t>(-40 - static_cast<int>(next() % 30));
+    s.min = static_cast<std::int16_t>(s.last - 5);
+    s.max = static_cast<std::int16_t>(s.last + 5);
+  }
+  void source(const char*, std::uint32_t& i) { i = static_cast<std::uint32_t>(next() % 2); }
+  template <typename T, typename Fn>
+  void list(const char*, std::vector<T>& v, std::size_t, Fn&& fn) {
+    v.resize(2);
+    for (auto& e : v) fn(*this, e);
+  }
+  template <typename T, typename Fn>
+  void optional(const char*, detail_ptr<T>& p, Fn&& fn) {
+    fn(*this, p.emplace());
+  }
+};
+
+// Flattens every field to text, in order, so two devices compare as strings.
+struct dumper {
+  std::string out;
+  template <typename T>
+  void num(const char* name, const T& v) {
+    out += name;
+    out += '=';
+    if constexpr (std::is_floating_point_v<T>) out += std::to_string(v);
+    else out += std::to_string(static_cast<long long>(v));
+    out += ';';
+  }
+  void flag(const char* name, bool v) { num(name, static_cast<int>(v)); }
+  void mac(const char* name, mac_addr m) { num(name, static_cast<long long>(m.v)); }
+  void str(const char* name, const std::string& s) { out += std::string(name) + "='" + s + "';"; }
+  void signal(const char* name, const signal_stats& s) {
+    out += std::string(name) + "=" + std::to_string(s.last) + "/" + std::to_string(s.min) + "/" +
+           std::to_string(s.max) + "/" + std::to_string(s.valid) + ";";
+  }
+  void source(const char* name, std::uint32_t i) { num(name, i); }
+  template <typename T, typename Fn>
+  void list(const char* name, const std::vector<T>& v, std::size_t, Fn&& fn) {
+    out += std::string(name) + "[" + std::to_string(v.size()) + "]{";
+    for (const auto& e : v) fn(*this, e);
+    out += "}";
+  }
+  template <typename T, typename Fn>
+  void optional(const char* name, const detail_ptr<T>& p, Fn&& fn) {
+    out += std::string(name) + (p ? "{" : "-");
+    if (p) {
+      fn(*this, *p);
+      out += "}";
+    }
+  }
+};
+
+// Changes the k-th scalar field (counting through lists and optional parts)
+// enough to show in any view of it, and remembers its name.
+struct perturber {
+  std::size_t target, seen = 0;
+  std::string name;
+  bool hit(const char* n) {
+    if (seen++ != target) return false;
+    name = n;
+    return true;
+  }
+  template <typename T>
+  void num(const char* n, T& v) {
+    if (!hit(n)) return;
+    if constexpr (std::is_floating_point_v<T>) v = v * 1.5 + 11;
+    else if constexpr (sizeof(T) == 8) v = static_cast<T>(v + 7'000'000'011ull);
+    else v = static_cast<T>(v + 37);
+  }
+  void flag(const char* n, bool& v) {
+    if (hit(n)) v = !v;
+  }
+  void mac(const char* n, mac_addr& m) {
+    if (hit(n)) m.v ^= 0x0000000a0b0cull;
+  }
+  void str(const char* n, std::string& s) {
+    if (hit(n)) s += "x";
+  }
+  void signal(const char* n, signal_stats& s) {
+    if (hit(n)) s.last = static_cast<std::int16_t>(s.last - 3);
+  }
+  void source(const char* n, std::uint32_t& i) {
+    if (hit(n)) i ^= 1;
+  }
+  template <typename T, typename Fn>
+  void list(const char*, std::vector<T>& v, std::size_t, Fn&& fn) {
+    for (auto& e : v) fn(*this, e);
+  }
+  template <typename T, typename Fn>
+  void optional(const char*, detail_ptr<T>& p, Fn&& fn) {
+    if (p) fn(*this, *p);
+  }
+};
+
+std::string dump(const device& d) {
+  dumper v;
+  visit_device(v, d);
+  return v.out;
+}
+
+device filled() {
+  device d;
+  filler f;
+  visit_device(f, d);
+  return d;
+}
+
+struct json_fixture {
+  oui_table ouis;
+  source_table sources;
+  device_tracker tracker{{}, ouis, sources};
+  json_fixture() {
+    sources.index_of("5fe308bd-0000-4000-8000-000000000001", "one");
+    sources.index_of("5fe308bd-0000-4000-8000-000000000002", "two");
+  }
+  std::string json(const device& d) {
+    std::string out;
+    {
+      string_sink sink(out);
+      json_writer w(sink);
+      write_device(w, d, tracker);
+    }
+    return out;
+  }
+};
+
+}  // namespace
+
+TEST(device_fields, the_stored_record_keeps_every_field) {
+  json_fixture fx;
+  const device d = filled();
+  std::string rec;
+  encode_device(d, [&](std::uint32_t i) { return fx.sources.get(i).uuid; }, rec);
+  device back;
+  ASSERT_TRUE(decode_device(rec, back, [&](const std::string& u) { return fx.sources.index_of(u, ""); }));
+  EXPECT_EQ(dump(back), dump(d));
+  EXPECT_EQ(fx.json(back), fx.json(d));
+}
+
+TEST(device_fields, a_damaged_record_is_refused_at_every_length) {
+  json_fixture fx;
+  std::string rec;
+  encode_device(filled(), [&](std::uint32_t i) { return fx.sources.get(i).uuid; }, rec);
+  for (std::size_t n = 0; n < rec.size(); ++n) {
+    device back;
+    EXPECT_FALSE(decode_device(std::string_view(rec).substr(0, n), back,
+                               [&](const std::string& u) { return fx.sources.index_of(u, ""); }))
+        << "a record cut to " << n << " of " << rec.size() << " bytes was accepted";
+  }
+}
+
+TEST(device_fields, a_copy_holds_every_field_and_owns_its_parts) {
+  device d = filled();
+  device c;
+  c = d;
+  EXPECT_EQ(dump(c), dump(d));
+  ASSERT_TRUE(c.wifi && d.wifi);
+  EXPECT_NE(c.wifi.get(), d.wifi.get());
+  c.wifi->advertised[0].ssid = "changed";
+  EXPECT_NE(dump(c), dump(d));
+}
+
+// Every field is shown somewhere in the device's JSON: changing it changes
+// the JSON. Fields whose change cannot show are listed with the reason.
+TEST(device_fields, the_json_shows_every_field) {
+  json_fixture fx;
+  const device base = filled();
+  const std::string base_json = fx.json(base);
+  std::set<std::string> missing;
+  std::size_t k = 0;
+  for (;; ++k) {
+    device d = base;
+    perturber p{k, 0, {}};
+    visit_device(p, d);
+    if (p.name.empty()) break;  // past the last field
+    if (fx.json(d) == base_json) missing.insert(p.name + " (field " + std::to_string(k) + ")");
+  }
+  EXPECT_GT(k, 100u) << "the field list looks too short";
+  std::string text;
+  for (const auto& m : missing) text += "\n  " + m;
+  EXPECT_TRUE(missing.empty()) << "fields that do not show in the JSON:" << text;
+}
