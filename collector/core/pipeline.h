@@ -3,7 +3,8 @@
 // collector's adjustments (its clock for live radios, a virtual or fixed
 // position), the decode stage (each packet decoded once), then every sink
 // in turn — tracker, pcap-ng hub, packet log, alerts — on the same decoded
-// packets. Runs on the link's thread; sinks must not block.
+// packets, a chunk of a batch at a time. Runs on the link's thread; sinks
+// must not block.
 
 #include <atomic>
 #include <cstdint>
@@ -33,6 +34,8 @@ class packet_sink {
   virtual void on_packets(const ingest_source& source, std::span<const decoded_packet> packets) = 0;
 };
 
+struct batch_adjustments;  // pipeline.cc
+
 class ingest_pipeline {
  public:
   explicit ingest_pipeline(const meta_gps& gps) : gps_(gps) {}
@@ -53,6 +56,11 @@ class ingest_pipeline {
   const anomaly_counters& anomalies() const { return anomalies_; }
 
  private:
+  // The source as sinks see it, and what to change in its packets.
+  ingest_source begin(source_entry& source, std::uint64_t newest_ns, batch_adjustments& adj) const;
+  // Decodes a chunk and hands it to every sink; returns its error packets.
+  std::uint64_t finish(const ingest_source& src, std::span<decoded_packet> chunk);
+
   const meta_gps& gps_;
   std::vector<packet_sink*> sinks_;
   anomaly_counters anomalies_;

@@ -241,7 +241,10 @@ class ws_transport {
  private:
   template <class Handler>
   void read_piece(Handler&& h) {
-    ws_.async_read_some(buffer_, kStreamChunk,
+    // Up to one byte past the limit: a message over it is seen as such, and
+    // Beast reads a frame in one piece when it can (its buffer grows once).
+    const std::size_t room = max_ >= buffer_.size() ? max_ - buffer_.size() + 1 : 1;
+    ws_.async_read_some(buffer_, room,
                         [this, h = std::forward<Handler>(h)](beast::error_code ec, std::size_t) mutable {
                           if (ec) return h(ec, read_result{});
                           if (buffer_.size() > max_) {
