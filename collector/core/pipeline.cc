@@ -106,6 +106,7 @@ std::uint64_t ingest_pipeline::deliver(source_entry& source, const wire::PacketB
     }
     errors += finish(src, std::span<decoded_packet>(chunk.data(), len));
   }
+  for (auto* sink : sinks_) sink->on_batch_end(src);
   packets_.fetch_add(n, std::memory_order_relaxed);
   errors_.fetch_add(errors, std::memory_order_relaxed);
   return errors;
@@ -121,6 +122,7 @@ std::uint64_t ingest_pipeline::deliver(source_entry& source, std::vector<decoded
   for (auto& p : packets) adj.apply(p);
   for (std::size_t start = 0; start < packets.size(); start += kChunk)
     errors += finish(src, std::span<decoded_packet>(packets.data() + start, std::min(kChunk, packets.size() - start)));
+  for (auto* sink : sinks_) sink->on_batch_end(src);
   packets_.fetch_add(packets.size(), std::memory_order_relaxed);
   errors_.fetch_add(errors, std::memory_order_relaxed);
   return errors;

@@ -31,7 +31,9 @@ struct ingest_source {
 class packet_sink {
  public:
   virtual ~packet_sink() = default;
+  // Called for each chunk of a batch, in order; then on_batch_end once.
   virtual void on_packets(const ingest_source& source, std::span<const decoded_packet> packets) = 0;
+  virtual void on_batch_end(const ingest_source& source) {}
 };
 
 struct batch_adjustments;  // pipeline.cc

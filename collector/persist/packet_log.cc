@@ -21,7 +21,6 @@ constexpr std::uint8_t kBlockVersion = 1;
 constexpr auto kFlushInterval = std::chrono::seconds(1);
 constexpr std::uint64_t kBlockSpanNs = 60ull * 1000000000ull;
 constexpr std::size_t kBlockMaxBytes = 1u << 20;
-constexpr std::size_t kBlockHeader = 1 + 16 + 8 + 8 + 4;
 constexpr std::size_t kPacketFixed = 8 + 4 + 4 + 4 + 2 + 2 + 4;  // ts dlt orig freq signal flags cap
 
 void put_be64(std::string& o, std::uint64_t v) {
@@ -88,82 +87,103 @@ void packet_log::stop() {
   thread_.join();
 }
 
-void packet_log::on_packets(const ingest_source& source, std::span<const decoded_packet> recs) {
-  if (recs.empty()) return;
-  const auto& id = source.id;
+namespace {
 
-  // Blocks are sized first and then filled with memcpy through a cursor:
-  // this runs on the ingest thread for every packet.
-  std::vector<std::pair<std::string, std::string>> blocks;
-  std::vector<std::uint32_t> counts;
-  const std::size_t n = recs.size();
-  std::size_t i = 0;
-  while (i < n) {
-    // The block: packets [i, j) whose timestamps stay within kBlockSpanNs
-    // of the first and do not go back before it.
-    const std::uint64_t first = recs[i].ts_ns;
-    std::uint64_t max_ts = first;
-    std::size_t bytes = kBlockHeader, j = i;
-    for (; j < n; ++j) {
-      const auto& r = recs[j];
-      const std::uint64_t ts = r.ts_ns;
-      if (j > i && (ts < first || ts - first > kBlockSpanNs || bytes > kBlockMaxBytes)) break;
-      max_ts = std::max(max_ts, ts);
-      bytes += kPacketFixed + (r.has_gps ? 24 : 0) + r.bytes.size();
+// The blocks a link thread is building for the batch in hand: a batch comes
+// in chunks (pipeline.h), and its blocks span chunks as they spanned the
+// batch, so the log holds as few, as large blocks as before.
+struct block_builder {
+  struct block {
+    std::string key, value;
+    std::uint32_t count = 0;
+  };
+  std::vector<block> done;
+  block open;
+  bool has_open = false;
+  std::uint64_t first = 0, max_ts = 0;
+
+  // Writes the open block's header fields that grow with it.
+  void close() {
+    if (!has_open) return;
+    char* h = open.value.data() + 1 + 16;
+    std::memcpy(h + 8, &max_ts, 8);
+    std::memcpy(h + 16, &open.count, 4);
+    done.push_back(std::move(open));
+    open = block{};
+    has_open = false;
+  }
+
+  void add(const uuid& id, const decoded_packet& r) {
+    const std::uint64_t ts = r.ts_ns;
+    const std::size_t need = kPacketFixed + (r.has_gps ? 24 : 0) + r.bytes.size();
+    // A block: consecutive packets whose timestamps stay within kBlockSpanNs
+    // of the first and do not go back before it, up to kBlockMaxBytes.
+    if (has_open && (ts < first || ts - first > kBlockSpanNs || open.value.size() + need > kBlockMaxBytes)) close();
+    if (!has_open) {
+      has_open = true;
+      first = max_ts = ts;
+      open.value.reserve(std::min<std::size_t>(kBlockMaxBytes, 256 * 1024));
+      put_be64(open.key, first);  // the rest of the key is added under the lock
+      open.value.push_back(static_cast<char>(kBlockVersion));
+      open.value.append(reinterpret_cast<const char*>(id.bytes.data()), 16);
+      open.value.append(reinterpret_cast<const char*>(&first), 8);
+      open.value.append(8 + 4, '\0');  // max_ts and count, written by close()
     }
-    blocks.emplace_back();
-    put_be64(blocks.back().first, first);  // the rest of the key is added under the lock
-    std::string& v = blocks.back().second;
-    v.resize(bytes);
-    char* o = v.data();
+    max_ts = std::max(max_ts, ts);
+    ++open.count;
+    const std::size_t at = open.value.size();
+    open.value.resize(at + need);
+    char* o = open.value.data() + at;
     auto w = [&o](const auto& x) {
       std::memcpy(o, &x, sizeof x);
       o += sizeof x;
     };
-    w(kBlockVersion);
-    std::memcpy(o, id.bytes.data(), 16);
-    o += 16;
-    w(first);
-    w(max_ts);
-    w(static_cast<std::uint32_t>(j - i));
-    for (std::size_t k = i; k < j; ++k) {
-      const auto& r = recs[k];
-      const auto flags = static_cast<std::uint16_t>((r.sensor_has_signal ? protocol::kFlagSignal : 0) |
-                                                    (r.has_gps ? protocol::kFlagGps : 0));
-      w(r.ts_ns);
-      w(r.dlt);
-      w(r.orig_len);
-      w(r.sensor_freq_khz);
-      w(r.sensor_signal_dbm);
-      w(flags);
-      if (r.has_gps) {
-        w(r.lat);
-        w(r.lon);
-        w(r.alt);
-      }
-      w(static_cast<std::uint32_t>(r.bytes.size()));
-      std::memcpy(o, r.bytes.data(), r.bytes.size());
-      o += r.bytes.size();
+    const auto flags = static_cast<std::uint16_t>((r.sensor_has_signal ? protocol::kFlagSignal : 0) |
+                                                  (r.has_gps ? protocol::kFlagGps : 0));
+    w(r.ts_ns);
+    w(r.dlt);
+    w(r.orig_len);
+    w(r.sensor_freq_khz);
+    w(r.sensor_signal_dbm);
+    w(flags);
+    if (r.has_gps) {
+      w(r.lat);
+      w(r.lon);
+      w(r.alt);
     }
-    counts.push_back(static_cast<std::uint32_t>(j - i));
-    i = j;
+    w(static_cast<std::uint32_t>(r.bytes.size()));
+    std::memcpy(o, r.bytes.data(), r.bytes.size());
   }
+};
 
+thread_local block_builder t_blocks;
+
+}  // namespace
+
+void packet_log::on_packets(const ingest_source& source, std::span<const decoded_packet> recs) {
+  // Runs on the ingest thread for every packet: appends, nothing else.
+  for (const auto& r : recs) t_blocks.add(source.id, r);
+}
+
+void packet_log::on_batch_end(const ingest_source&) {
+  auto& b = t_blocks;
+  b.close();
+  if (b.done.empty()) return;
   {
     std::lock_guard lock(mu_);
-    for (std::size_t i = 0; i < blocks.size(); ++i) {
-      auto& [key, value] = blocks[i];
-      if (queued_bytes_ + value.size() > queue_limit_ || !thread_.joinable()) {
-        dropped_.fetch_add(counts[i], std::memory_order_relaxed);
+    for (auto& blk : b.done) {
+      if (queued_bytes_ + blk.value.size() > queue_limit_ || !thread_.joinable()) {
+        dropped_.fetch_add(blk.count, std::memory_order_relaxed);
         continue;
       }
-      put_be32(key, run_id_);
-      put_be32(key, counter_++);
-      queued_bytes_ += value.size();
-      queued_packets_ += counts[i];
-      queue_.emplace_back(std::move(key), std::move(value));
+      put_be32(blk.key, run_id_);
+      put_be32(blk.key, counter_++);
+      queued_bytes_ += blk.value.size();
+      queued_packets_ += blk.count;
+      queue_.emplace_back(std::move(blk.key), std::move(blk.value));
     }
   }
+  b.done.clear();
   cv_.notify_one();
 }
 

@@ -37,6 +37,7 @@ class packet_log final : public packet_sink {
   ~packet_log() override;
 
   void on_packets(const ingest_source& source, std::span<const decoded_packet> packets) override;
+  void on_batch_end(const ingest_source& source) override;
 
   void start();
   void stop();  // writes what is queued, then joins
