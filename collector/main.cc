@@ -83,7 +83,7 @@ int main(int argc, char** argv) {
   std::string tok_name, tok_role, tok_expires;
   auto* tcreate = token->add_subcommand("create", "Create a token and print it (shown only once)");
   tcreate->add_option("--name", tok_name, "Token name (unique)")->required();
-  tcreate->add_option("--role", tok_role, "admin, readonly, datasource, scanreport or gps")->required();
+  tcreate->add_option("--role", tok_role, "admin, readonly, datasource, scanreport, gps or metrics (/metrics only)")->required();
   tcreate->add_option("--expires", tok_expires, "Lifetime such as 30d or 12h (default: never)");
   auto* tlist = token->add_subcommand("list", "List tokens (names, roles, expiry; never secrets)");
   auto* trevoke = token->add_subcommand("revoke", "Revoke a token by name");

@@ -63,8 +63,10 @@ std::uint64_t parse_size(std::string_view text) {
   return static_cast<std::uint64_t>(bytes);
 }
 
-std::chrono::milliseconds parse_duration(std::string_view text) {
-  auto [value, suffix] = number_and_suffix(text, "duration");
+std::optional<std::chrono::milliseconds> try_parse_duration(std::string_view text, std::string& why) {
+  const auto r = split_number(text, "duration", why);
+  if (!r) return std::nullopt;
+  const auto [value, suffix] = *r;
   double ms = 0;
   if (suffix == "ms") ms = value;
   else if (suffix.empty() || suffix == "s" || suffix == "sec") ms = value * 1e3;
@@ -72,10 +74,21 @@ std::chrono::milliseconds parse_duration(std::string_view text) {
   else if (suffix == "h") ms = value * 3600e3;
   else if (suffix == "d") ms = value * 86400e3;
   else if (suffix == "w") ms = value * 7 * 86400e3;
-  else
-    throw std::invalid_argument("duration '" + std::string(text) + "': unknown unit (use ms, s, m, h, d, w)");
-  if (ms > 1e15) throw std::invalid_argument("duration '" + std::string(text) + "' is too large");
+  else {
+    why = "duration '" + std::string(text) + "': unknown unit (use ms, s, m, h, d, w)";
+    return std::nullopt;
+  }
+  if (ms > 1e15) {
+    why = "duration '" + std::string(text) + "' is too large";
+    return std::nullopt;
+  }
   return std::chrono::milliseconds(static_cast<std::int64_t>(ms));
+}
+
+std::chrono::milliseconds parse_duration(std::string_view text) {
+  std::string why;
+  if (const auto d = try_parse_duration(text, why)) return *d;
+  throw std::invalid_argument(why);
 }
 
 std::optional<double> try_parse_rate(std::string_view text) {

@@ -16,6 +16,7 @@ std::uint64_t parse_size(std::string_view text);
 
 // Suffixes ms, s, m/min, h, d, w; a bare number is seconds.
 std::chrono::milliseconds parse_duration(std::string_view text);
+std::optional<std::chrono::milliseconds> try_parse_duration(std::string_view text, std::string& why);
 
 // Events per second from "N", "N/sec", "N/s", "N/min", "N/m".
 double parse_rate(std::string_view text);

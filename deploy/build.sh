@@ -7,4 +7,4 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-"$top/build"}
 "$top/deploy/setup-debian.sh" "${HOPWIRE_SETUP:-test}"
 cmake -S "$top" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build "$build"
+cmake --build "$build" --parallel "$(nproc)"

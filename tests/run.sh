@@ -11,7 +11,7 @@ cmake -S "$top" -B "$top/build-sensor-only" -G Ninja -DCMAKE_BUILD_TYPE=Release 
   -DHOPWIRE_SENSOR_ONLY=ON -DHOPWIRE_BUILD_TESTS=OFF \
   -DCMAKE_DISABLE_FIND_PACKAGE_RocksDB=ON -DCMAKE_DISABLE_FIND_PACKAGE_yaml-cpp=ON \
   -DCMAKE_DISABLE_FIND_PACKAGE_RapidJSON=ON >/dev/null
-cmake --build "$top/build-sensor-only" --target hopwire-sensor
+cmake --build "$top/build-sensor-only" --target hopwire-sensor --parallel "$(nproc)"
 if ldd "$top/build-sensor-only/sensor/hopwire-sensor" | grep -Ei 'rocksdb|yaml'; then
   echo "the sensor links a collector-only library" >&2
   exit 1

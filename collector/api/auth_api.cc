@@ -27,27 +27,25 @@ http_reply generate(request_ctx& ctx) {
   if (!name) return text_reply(400, "name: expected the token's name");
   const auto role_text = string_field(d, "role");
   const auto r = role_text ? parse_role(*role_text) : std::nullopt;
-  if (!r) return text_reply(400, "role: expected admin, readonly, datasource, scanreport or gps");
+  if (!r) return text_reply(400, "role: expected admin, readonly, datasource, scanreport, gps or metrics");
   std::chrono::seconds ttl{0};
   if (auto it = d.FindMember("duration"); it != d.MemberEnd()) {
     if (it->value.IsUint64()) {
       ttl = std::chrono::seconds(it->value.GetUint64());
     } else if (it->value.IsString()) {
-      try {
-        ttl = std::chrono::duration_cast<std::chrono::seconds>(parse_duration(it->value.GetString()));
-      } catch (const std::exception&) {
-        return text_reply(400, "duration: expected seconds or a duration such as 30d (0 = never expires)");
-      }
+      std::string why;
+      const auto d = try_parse_duration(it->value.GetString(), why);
+      if (!d) return text_reply(400, "duration: expected seconds or a duration such as 30d (0 = never expires)");
+      ttl = std::chrono::duration_cast<std::chrono::seconds>(*d);
     } else {
       return text_reply(400, "duration: expected seconds or a duration such as 30d (0 = never expires)");
     }
   }
-  try {
-    // Kismet answers with the token itself; it is shown only this once.
-    return text_reply(200, ctx.svc.auth->create_token(*name, *r, ttl));
-  } catch (const std::invalid_argument& e) {
-    return text_reply(400, e.what());
-  }
+  // Kismet answers with the token itself; it is shown only this once.
+  std::string why;
+  const auto token = ctx.svc.auth->try_create_token(*name, *r, ttl, why);
+  if (!token) return text_reply(400, why);
+  return text_reply(200, *token);
 }
 
 http_reply revoke(request_ctx& ctx) {

@@ -88,7 +88,7 @@ int print_routes(const std::string& format) {
   const route_table table = collector_routes(api, {});
   auto roles = [](role_mask m) {
     std::string out = "admin";
-    for (role r : {role::readonly, role::datasource, role::scanreport, role::gps})
+    for (role r : {role::readonly, role::datasource, role::scanreport, role::gps, role::metrics})
       if (m & mask(r)) out += std::string(", ") + role_name(r);
     return out;
   };
@@ -99,7 +99,7 @@ int print_routes(const std::string& format) {
       std::printf("%s\n{\"method\": \"%s\", \"path\": \"%s\", \"roles\": [", first ? "" : ",",
                   std::string(r.method).c_str(), std::string(r.pattern).c_str());
       std::printf("\"admin\"");
-      for (role x : {role::readonly, role::datasource, role::scanreport, role::gps})
+      for (role x : {role::readonly, role::datasource, role::scanreport, role::gps, role::metrics})
         if (r.roles & mask(x)) std::printf(", \"%s\"", role_name(x));
       std::printf("], \"body_limit\": %zu}", r.body_limit);
       first = false;

@@ -283,12 +283,25 @@ void credential_store::set_password(const std::string& user, const std::string& 
 }
 
 std::string credential_store::create_token(const std::string& name, role r, std::chrono::seconds ttl) {
-  if (name.empty() || name.find_first_of(" \t\r\n#") != std::string::npos)
-    throw std::invalid_argument("token name must be non-empty and contain no spaces or '#'");
+  std::string why;
+  auto t = try_create_token(name, r, ttl, why);
+  if (!t) throw std::invalid_argument(why);
+  return std::move(*t);
+}
+
+std::optional<std::string> credential_store::try_create_token(const std::string& name, role r,
+                                                              std::chrono::seconds ttl, std::string& why) {
+  if (name.empty() || name.find_first_of(" \t\r\n#") != std::string::npos) {
+    why = "token name must be non-empty and contain no spaces or '#'";
+    return std::nullopt;
+  }
   std::lock_guard lock(mu_);
   reload_if_changed_locked();
   for (const auto& [h, t] : tokens_by_hash_)
-    if (t.info.name == name) throw std::invalid_argument("a token named '" + name + "' already exists");
+    if (t.info.name == name) {
+      why = "a token named '" + name + "' already exists";
+      return std::nullopt;
+    }
   const std::string secret = "hw_" + base64url(random_bytes(32));
   const std::string h = sha256(secret);
   const std::int64_t now = unix_now();

@@ -60,6 +60,9 @@ class credential_store {
 
   // Returns the secret, shown once. `ttl` of zero means no expiry.
   std::string create_token(const std::string& name, role r, std::chrono::seconds ttl);
+  // The same for the running collector: empty, with the reason in `why`.
+  std::optional<std::string> try_create_token(const std::string& name, role r, std::chrono::seconds ttl,
+                                              std::string& why);
   bool revoke_token(const std::string& name);
   std::vector<token_info> list_tokens();
 
