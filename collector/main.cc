@@ -45,8 +45,8 @@ int main(int argc, char** argv) {
   std::size_t max_devices = 0;
   std::string oui_file;
   auto* o_maxdev = app.add_option("--max-devices", max_devices,
-                                  "Track at most this many devices; the longest idle are dropped first (0 = no limit)")
-                       ->default_str("0");
+                                  "Track at most this many devices; the longest idle are dropped first and counted "
+                                  "(default: what a quarter of memory holds at 1 KiB a device; 0 = no limit)");
   auto* o_oui = app.add_option("--oui-file", oui_file, "Manufacturer list (ieee-data CSV)")
                     ->default_str("/usr/share/ieee-data/oui.csv");
   std::size_t max_conn = 0, max_conn_addr = 0;
@@ -64,6 +64,12 @@ int main(int argc, char** argv) {
                                  "Queue per live pcap-ng stream; a client too slow to keep it from filling "
                                  "loses whole packets (counted in /pcap/streams.json)")
                       ->default_str("4MiB");
+  std::string low_water;
+  auto* o_lowwater = app.add_option("--storage-low-water", low_water,
+                                    "Free space on the state directory's file system below which the packet log "
+                                    "sheds its oldest packets so device and source state can still be written "
+                                    "(0 = off)")
+                         ->default_str("256MiB");
   std::string answer_memory;
   auto* o_answer = app.add_option("--answer-memory", answer_memory,
                                   "Memory that streamed answers (device lists, pcap-ng) may hold in all; "
@@ -157,6 +163,7 @@ int main(int argc, char** argv) {
           std::chrono::duration_cast<std::chrono::seconds>(parse_duration(packet_retention)).count());
     if (cfg.packet_log_max && cfg.packet_log_max < (4u << 20))
       throw std::invalid_argument("--packet-log-max must be 0 (off) or at least 4MiB");
+    if (o_lowwater->count()) cfg.storage_low_water = parse_size(low_water);
     if (o_answer->count()) {
       cfg.answer_memory = parse_size(answer_memory);
       if (cfg.answer_memory < (4u << 20)) throw std::invalid_argument("--answer-memory must be at least 4MiB");

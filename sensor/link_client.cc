@@ -383,6 +383,24 @@ void link_client::maybe_complete() {
   pump();
 }
 
+// The collector answers pings but acknowledges nothing (its storage fails,
+// say): the data stays in the ring, and the log says so every 30 s.
+void link_client::note_unacknowledged(std::chrono::steady_clock::time_point now) {
+  const auto c = ring_.counters();
+  if (c.acked != acked_seen_ || c.inflight_batches == 0) {
+    acked_seen_ = c.acked;
+    unacked_since_ = now;
+    warned_unacked_ = {};
+    return;
+  }
+  if (now - unacked_since_ < std::chrono::seconds(10) || now - warned_unacked_ < std::chrono::seconds(30)) return;
+  warned_unacked_ = now;
+  spdlog::warn("the collector is not acknowledging (nothing for {} s, {} batches in flight); holding {} records "
+               "in the ring ({} of {} bytes used)",
+               std::chrono::duration_cast<std::chrono::seconds>(now - unacked_since_).count(), c.inflight_batches,
+               c.captured - c.acked - c.dropped_ring, c.bytes_used, c.bytes_total);
+}
+
 void link_client::on_tick() {
   if (state_ == state::done) return;
   const auto now = std::chrono::steady_clock::now();
@@ -397,6 +415,7 @@ void link_client::on_tick() {
         queue_control(ctl_fbb_);
       }
       queue_status();
+      note_unacknowledged(now);
     }
   }
   tick_timer_.expires_after(std::chrono::seconds(1));

@@ -100,6 +100,9 @@ class link_client {
   std::chrono::steady_clock::time_point last_rx_;
   std::chrono::steady_clock::time_point last_ping_;
   std::chrono::steady_clock::time_point last_status_;
+  void note_unacknowledged(std::chrono::steady_clock::time_point now);
+  std::uint64_t acked_seen_ = 0;
+  std::chrono::steady_clock::time_point unacked_since_{}, warned_unacked_{};
   std::uint64_t ping_nonce_ = 0;
   std::mt19937_64 rng_;
 

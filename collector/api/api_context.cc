@@ -21,6 +21,7 @@ void add_route(route_table& t, api_context& api, std::string method, std::string
 
 void add_api_routes(route_table& t, api_context& api) {
   add_system_routes(t, api);
+  add_metrics_routes(t, api);
   add_source_routes(t, api);
   add_device_routes(t, api);
   add_pcap_routes(t, api);

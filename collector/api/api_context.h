@@ -23,6 +23,7 @@
 
 namespace hopwire::collector {
 
+class device_persister;
 class device_tracker;
 class pcap_hub;
 class packet_log;
@@ -41,6 +42,7 @@ struct api_context {
   meta_gps* gps = nullptr;
   answer_budget* answers = nullptr;
   device_tracker* tracker = nullptr;
+  device_persister* persister = nullptr;
   pcap_hub* pcap = nullptr;
   packet_log* log = nullptr;  // null when the packet log is off
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();

@@ -17,5 +17,6 @@ void add_scan_routes(route_table& t, api_context& api);
 void add_auth_routes(route_table& t, api_context& api);
 void add_source_routes(route_table& t, api_context& api);
 void add_system_routes(route_table& t, api_context& api);
+void add_metrics_routes(route_table& t, api_context& api);
 
 }  // namespace hopwire::collector

@@ -27,6 +27,7 @@ struct scan_request {
 };
 
 inline constexpr std::size_t kMaxReports = 10000;
+inline constexpr std::size_t kScanBodyLimit = 1024 * 1024;
 
 // Parses and validates a command (raw JSON text). Returns false with
 // `request_errors` set when the request itself is unusable (not JSON, no

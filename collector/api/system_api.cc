@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "collector/api/routes_all.h"
+#include "collector/persist/device_persister.h"
 #include "collector/persist/packet_log.h"
 #include "collector/persist/store.h"
 #include "collector/track/device_tracker.h"
@@ -125,6 +126,13 @@ http_reply system_status(request_ctx& ctx) {
     kv(w, "hopwire.system.packet_log.packets_dropped", l->dropped());
     kv(w, "hopwire.system.packet_log.bytes", ctx.svc.db->packet_log_bytes());
   }
+  const auto& db = *ctx.svc.db;
+  kv(w, "hopwire.system.storage.state", storage_state_name(db.state()));
+  kv_bool(w, "hopwire.system.storage.acks_paused", db.state() == storage_state::failing);
+  kv(w, "hopwire.system.storage.free_bytes", db.free_bytes());
+  kv(w, "hopwire.system.storage.resumes", db.resumes());
+  kv(w, "hopwire.system.storage.packet_log_limit", db.packet_log_limit());
+  if (ctx.svc.persister) kv(w, "hopwire.system.storage.devices_pending", ctx.svc.persister->pending());
   kv(w, "hopwire.system.storage.write_errors", ctx.svc.db->write_errors());
   const auto err = ctx.svc.db->last_error();
   kv(w, "hopwire.system.storage.last_error", err);

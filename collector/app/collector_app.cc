@@ -77,7 +77,7 @@ int run_collector(const settings& cfg, const std::string& config_file) {
                  written->string(), cfg.state_dir.string());
   }
 
-  store db(cfg.state_dir / "db", false, {cfg.packet_log_max, cfg.packet_retention_seconds});
+  store db(cfg.state_dir / "db", false, {cfg.packet_log_max, cfg.packet_retention_seconds, cfg.storage_low_water});
   source_table table;
   source_registry sources(table);
   sources.load(db.load_sources());
@@ -95,7 +95,13 @@ int run_collector(const settings& cfg, const std::string& config_file) {
   if (std::string why; !ouis.load(cfg.oui_file, why))
     spdlog::warn("manufacturer names unavailable ({}); install Debian's ieee-data package", why);
   event_hub events;
-  device_tracker tracker({cfg.max_devices, 64}, ouis, table, &events);
+  const std::size_t max_devices = cfg.max_devices.value_or(default_max_devices());
+  if (!cfg.max_devices)
+    spdlog::info("device limit: {} (derived from this machine's memory; --max-devices sets it, 0 for none)",
+                 max_devices);
+  else if (max_devices == 0)
+    spdlog::warn("no device limit (--max-devices 0): a flood of random MACs can take all memory");
+  device_tracker tracker({max_devices, 64}, ouis, table, &events);
   device_persister persister(tracker, table, db, std::chrono::seconds(1));
   {
     const auto t0 = std::chrono::steady_clock::now();
@@ -131,6 +137,7 @@ int run_collector(const settings& cfg, const std::string& config_file) {
   api.gps = &gps;
   api.answers = &answers;
   api.tracker = &tracker;
+  api.persister = &persister;
   api.pcap = &pcap;
   api.log = cfg.packet_log_max ? &log : nullptr;
   api.started_unix = static_cast<std::uint64_t>(std::time(nullptr));

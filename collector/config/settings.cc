@@ -1,5 +1,9 @@
 #include "collector/config/settings.h"
 
+#include <unistd.h>
+
+#include <algorithm>
+
 #include <chrono>
 #include <map>
 #include <stdexcept>
@@ -12,6 +16,12 @@
 #include "common/uuid.h"
 
 namespace hopwire::collector {
+
+std::size_t default_max_devices() {
+  const long pages = ::sysconf(_SC_PHYS_PAGES), page = ::sysconf(_SC_PAGESIZE);
+  const std::uint64_t ram = pages > 0 && page > 0 ? std::uint64_t(pages) * std::uint64_t(page) : 4ull << 30;
+  return static_cast<std::size_t>(std::clamp<std::uint64_t>(ram / 4 / 1024, 10'000, 20'000'000));
+}
 
 namespace {
 
@@ -210,6 +220,8 @@ std::vector<std::string> check_settings_yaml(const std::filesystem::path& path, 
         if (out.threads == 0 || out.threads > 64) throw std::runtime_error(where(path, v) + ": threads: expected 1 to 64");
       } else if (key == "max_devices") {
         out.max_devices = scalar<std::size_t>(path, key, v, "a number of devices (0 = no limit)");
+      } else if (key == "storage_low_water") {
+        out.storage_low_water = parse_size(scalar<std::string>(path, key, v, "a size such as 256MiB (0 = off)"));
       } else if (key == "answer_memory") {
         out.answer_memory = parse_size(scalar<std::string>(path, key, v, "a size such as 256MiB"));
         if (out.answer_memory < (4u << 20)) throw std::runtime_error(where(path, v) + ": answer_memory: expected at least 4MiB");
@@ -234,7 +246,7 @@ std::vector<std::string> check_settings_yaml(const std::filesystem::path& path, 
         throw std::runtime_error(where(path, kvp.first) + ": unknown setting '" + key +
                                  "' (known: listen, state_dir, remote_capture_port, remote_capture_listen, "
                                  "tls_cert, tls_key, allow_plain_http, threads, log_level, max_devices, oui_file, "
-                                 "answer_memory, pcap_queue, packet_log_max, packet_retention, uri_prefix, groups, sensors)");
+                                 "answer_memory, storage_low_water, pcap_queue, packet_log_max, packet_retention, uri_prefix, groups, sensors)");
       }
     } catch (const std::invalid_argument& e) {
       errors.push_back(where(path, v) + ": " + e.what());

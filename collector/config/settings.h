@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 
 #include <vector>
@@ -33,14 +34,21 @@ struct settings {
   std::filesystem::path state_dir = "/var/lib/hopwire";
   unsigned threads = 2;
   std::string log_level = "info";
-  std::size_t max_devices = 0;  // 0: no limit
+  // Unset: derived from memory (default_max_devices); 0: no limit.
+  std::optional<std::size_t> max_devices;
   std::size_t pcap_queue = 4 * 1024 * 1024;  // bytes per live pcap-ng stream
   std::uint64_t answer_memory = 256ull << 20;  // streamed answers in flight, all together
   std::uint64_t packet_log_max = 20ull << 30;  // bytes; 0 = no packet log
   std::uint64_t packet_retention_seconds = 7 * 86400;
+  std::uint64_t storage_low_water = 256ull << 20;  // bytes free below which the packet log sheds; 0: off
   std::string oui_file = "/usr/share/ieee-data/oui.csv";
   fleet_config fleet;
 };
+
+// The device limit when none is configured: what a quarter of the machine's
+// memory holds at 1 KiB per device (measured: 0.75 KiB for a client, more
+// for an AP with SSIDs and clients), between 10 000 and 20 000 000.
+std::size_t default_max_devices();
 
 // Reads `path` into `out`. Unknown keys and wrong types are errors; the
 // exception's message names the file, line and column, and what was expected.

@@ -9,6 +9,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/log.h"
+
 namespace hopwire::collector {
 
 namespace fs = std::filesystem;
@@ -22,6 +24,15 @@ void prepare_state_dir(const fs::path& dir) {
       throw std::runtime_error("cannot set mode 0700 on " + dir.string() + ": " + std::strerror(errno));
   } else if (!fs::is_directory(dir, ec)) {
     throw std::runtime_error("state directory " + dir.string() + " exists but is not a directory");
+  } else if (struct stat st {}; ::stat(dir.c_str(), &st) == 0 && (st.st_mode & 077)) {
+    // It holds password hashes, tokens and the admin password file: others
+    // have no business reading it. Tightened when it is ours, else said.
+    const unsigned was = st.st_mode & 0777;
+    if (st.st_uid == ::geteuid() && ::chmod(dir.c_str(), 0700) == 0)
+      spdlog::warn("state directory {} was mode {:04o}; tightened to 0700 (it holds credentials)", dir.string(), was);
+    else
+      spdlog::warn("state directory {} is mode {:04o} and not ours to change: other users may read credentials in it",
+                   dir.string(), was);
   }
   // Prove we can write, rather than failing later in the middle of a run.
   const fs::path probe = dir / ".write-test";

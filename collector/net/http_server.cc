@@ -109,14 +109,15 @@ class connection_limits : public std::enable_shared_from_this<connection_limits>
     std::lock_guard lock(mu_);
     if (open_ >= total_) {
       net_stats::bump(stats_.refused_total_limit);
-      why = "the collector has its maximum of " + std::to_string(total_) + " connections open (--max-connections)";
+      why = "too many connections: the collector has its maximum of " + std::to_string(total_) +
+            " open (--max-connections)";
       return nullptr;
     }
     auto& n = by_ip_[ip];
     if (per_address_ && n >= per_address_) {
       net_stats::bump(stats_.refused_per_address_limit);
-      why = ip + " has " + std::to_string(n) + " connections open, the most one address may have "
-            "(--max-connections-per-address)";
+      why = "too many connections from " + ip + ": it has " + std::to_string(n) +
+            " open, the most one address may have (--max-connections-per-address)";
       return nullptr;
     }
     ++n;
@@ -211,7 +212,9 @@ class ws_transport {
 
   void set_limit(std::size_t max_message) {
     max_ = max_message;
-    ws_.read_message_max(max_ + kStreamChunk + 16 * 1024);  // a backstop; read() refuses first
+    // No limit of Beast's own (0): read() reads a message a piece at a time
+    // and refuses it one byte past max_, so the handler can say why first.
+    ws_.read_message_max(0);
   }
 
   template <class Handler>
@@ -486,7 +489,7 @@ class http_session {
     if (ec == http::error::end_of_stream) return derived().do_eof();
     if (ec == http::error::header_limit) {
       // Say why before closing: a client with a huge URL or cookie should
-      // not be left guessing at a reset.
+      // not be left guessing at a reset. The header was not read: 431.
       return send(text_reply(431, "request line and headers exceed the limit of " +
                                       std::to_string(kHeaderLimit / 1024) +
                                       " KiB (a URL that long is not a Kismet or Hopwire route)"),

@@ -25,8 +25,8 @@ struct net_stats {
   counter refused_per_address_limit{0};     // over --max-connections-per-address
   counter connections_open{0};
   std::array<counter, static_cast<std::size_t>(cut_reason::count)> links_cut{};
-  // Answers by status class (1xx..5xx) and request latency buckets.
-  std::array<counter, 6> http_status_class{};
+  // Answers by status code (100..599) and request latency buckets.
+  std::array<counter, 600> http_status{};
   static constexpr double kLatencyBuckets[] = {0.001, 0.005, 0.025, 0.1, 0.5, 2.5, 10};
   std::array<counter, std::size(kLatencyBuckets) + 1> http_latency{};  // last: +Inf
   counter http_latency_sum_us{0};
@@ -34,7 +34,7 @@ struct net_stats {
   static void bump(counter& c, std::uint64_t n = 1) { c.fetch_add(n, std::memory_order_relaxed); }
   void cut(cut_reason r) { bump(links_cut[static_cast<std::size_t>(r)]); }
   void answered(unsigned status, double seconds) {
-    bump(http_status_class[std::min<unsigned>(status / 100, 5)]);
+    bump(http_status[std::min<unsigned>(status, 599)]);
     std::size_t i = 0;
     while (i < std::size(kLatencyBuckets) && seconds > kLatencyBuckets[i]) ++i;
     bump(http_latency[i]);

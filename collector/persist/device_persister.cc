@@ -49,7 +49,11 @@ void device_persister::stop() {
   }
   cv_.notify_all();
   thread_.join();
+  db_.maintain();
   flush();
+  if (pending_)
+    spdlog::error("database: {} device records could not be written before stopping ({}); they are lost for the "
+                  "database, the sensors' counts are not", pending_.load(), db_.last_error());
 }
 
 void device_persister::run() {
@@ -58,6 +62,7 @@ void device_persister::run() {
     cv_.wait_for(lock, interval_, [this] { return stop_; });
     if (stop_) break;
     lock.unlock();
+    db_.maintain();
     flush();
     lock.lock();
   }
@@ -76,16 +81,22 @@ std::size_t device_persister::flush() {
   });
   if (changes.empty()) return 0;
   if (!db_.write_devices(changes)) {
-    // The devices stay in memory and will be written again when they next
-    // change; the error is in /system/status.json.
-    static std::chrono::steady_clock::time_point last_log{};
+    // Handed out again at the next flush, so they reach the database once
+    // it writes again; the state is in /system/status.json.
+    std::vector<std::uint64_t> macs;
+    macs.reserve(changes.put.size());
+    for (const auto& [mac, rec] : changes.put) macs.push_back(mac);
+    tracker_.redrain(macs, changes.erase);
+    pending_ = macs.size() + changes.erase.size();
     const auto now = std::chrono::steady_clock::now();
-    if (now - last_log > std::chrono::minutes(1)) {
-      last_log = now;
-      spdlog::error("database: writing {} device records failed: {}", changes.put.size(), db_.last_error());
+    if (now - last_error_log_ > std::chrono::minutes(1)) {
+      last_error_log_ = now;
+      spdlog::error("database: writing {} device records failed ({}); they are kept and written again",
+                    changes.put.size(), db_.last_error());
     }
     return 0;
   }
+  pending_ = 0;
   return changes.put.size() + changes.erase.size();
 }
 

@@ -4,6 +4,7 @@
 // in one WriteBatch, off the ingest path. A kill -9 loses at most the last
 // interval; a clean stop writes everything.
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -31,6 +32,8 @@ class device_persister {
   std::size_t flush();
 
   std::uint64_t damaged() const { return damaged_; }
+  // Device records that could not be written yet (the store is failing).
+  std::uint64_t pending() const { return pending_.load(std::memory_order_relaxed); }
 
  private:
   void run();
@@ -44,6 +47,8 @@ class device_persister {
   bool stop_ = false;
   std::thread thread_;
   std::uint64_t damaged_ = 0;
+  std::atomic<std::uint64_t> pending_{0};
+  std::chrono::steady_clock::time_point last_error_log_{};
 };
 
 }  // namespace hopwire::collector

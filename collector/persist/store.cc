@@ -1,5 +1,7 @@
 #include "collector/persist/store.h"
 
+#include <sys/statvfs.h>
+
 #include <algorithm>
 #include <cstdlib>
 #include <mutex>
@@ -110,6 +112,7 @@ store::store(const std::filesystem::path& dir, bool read_only, packet_log_option
       // Files plus the two memtables stay under the limit.
       cf.compaction_options_fifo.max_table_files_size = limit > 3 * cf.write_buffer_size ? limit - 3 * cf.write_buffer_size
                                                                                         : limit / 2;
+      log_limit_now_ = log_limit_base_ = cf.compaction_options_fifo.max_table_files_size;
       // A file a second at low rates: let FIFO merge small files.
       cf.compaction_options_fifo.allow_compaction = true;
       cf.ttl = log.retention_seconds;
@@ -134,10 +137,15 @@ store::store(const std::filesystem::path& dir, bool read_only, packet_log_option
   }
   db_.reset(raw);
   read_only_ = read_only;
+  dir_ = dir;
+  log_ = log;
   meta_ = handles_[1];
   sources_ = handles_[2];
   devices_ = handles_[3];
   packets_ = handles_[4];
+
+  if (struct statvfs fs {}; ::statvfs(dir.c_str(), &fs) == 0)
+    free_bytes_ = static_cast<std::uint64_t>(fs.f_bavail) * static_cast<std::uint64_t>(fs.f_frsize);
 
   std::string version;
   st = db_->Get(rocksdb::ReadOptions(), meta_, "schema_version", &version);
@@ -270,10 +278,94 @@ std::uint64_t store::packet_log_bytes() const {
 
 bool store::record(const rocksdb::Status& st) {
   if (st.ok()) return true;
+  write_errors_.fetch_add(1, std::memory_order_relaxed);
+  write_failed_ = true;
+  state_ = storage_state::failing;
   std::lock_guard lock(g_error_mu);
-  ++write_errors_;
   last_error_ = st.ToString();
   return false;
+}
+
+const char* storage_state_name(storage_state s) {
+  switch (s) {
+    case storage_state::ok: return "ok";
+    case storage_state::low_space: return "low_space";
+    case storage_state::failing: return "failing";
+  }
+  return "?";
+}
+
+void store::set_packet_log_limit(std::uint64_t bytes) {
+  bytes = std::max<std::uint64_t>(bytes, 1);
+  if (bytes == log_limit_now_.load()) return;
+  const auto st = db_->SetOptions(packets_, {{"compaction_options_fifo",
+                                              "{max_table_files_size=" + std::to_string(bytes) + ";}"}});
+  if (!st.ok()) {
+    spdlog::warn("storage: cannot change the packet log's size limit: {}", st.ToString());
+    return;
+  }
+  log_limit_now_ = bytes;
+  // FIFO drops files when it compacts; ask for that now, not at the next flush.
+  rocksdb::CompactRangeOptions cro;
+  db_->CompactRange(cro, packets_, nullptr, nullptr);
+}
+
+void store::maintain() {
+  if (read_only_) return;
+  struct statvfs fs {};
+  if (::statvfs(dir_.c_str(), &fs) == 0)
+    free_bytes_ = static_cast<std::uint64_t>(fs.f_bavail) * static_cast<std::uint64_t>(fs.f_frsize);
+  const std::uint64_t free = free_bytes_.load();
+  const auto before = state_.load();
+
+  // A failed store: RocksDB stops writing after a background error (a full
+  // disk during a flush); Resume() clears it once the cause is gone. Tried
+  // every 2 s; a write that succeeds afterwards proves it.
+  if (write_failed_) {
+    const auto now = std::chrono::steady_clock::now();
+    if (now - last_resume_try_ >= std::chrono::seconds(2)) {
+      last_resume_try_ = now;
+      const auto st = db_->Resume();
+      rocksdb::WriteOptions wo;
+      const auto probe = st.ok() ? db_->Put(wo, meta_, "probe", std::to_string(now.time_since_epoch().count()))
+                                 : st;
+      if (probe.ok()) {
+        write_failed_ = false;
+        resumes_.fetch_add(1, std::memory_order_relaxed);
+      }
+    }
+  }
+
+  // Below the low-water mark the packet log gives way: its limit drops to
+  // what leaves the mark free, and FIFO removes its oldest files.
+  // The limit FIFO was opened with: the configured size less the memtables.
+  const std::uint64_t configured = log_.max_bytes ? log_limit_base_ : 0;
+  if (configured && log_.low_water_bytes) {
+    std::uint64_t files = 0;
+    db_->GetIntProperty(packets_, "rocksdb.total-sst-files-size", &files);
+    if (free < log_.low_water_bytes) {
+      const std::uint64_t want_free = log_.low_water_bytes - free;
+      set_packet_log_limit(files > want_free ? files - want_free : 1);
+    } else if (free > 2 * log_.low_water_bytes && log_limit_now_.load() < configured) {
+      // Space came back: let the log grow again, at most to its own limit.
+      set_packet_log_limit(std::min(configured, files + (free - 2 * log_.low_water_bytes)));
+    }
+  }
+
+  storage_state now_state = storage_state::ok;
+  if (write_failed_) now_state = storage_state::failing;
+  else if (log_.low_water_bytes && free < log_.low_water_bytes) now_state = storage_state::low_space;
+  state_ = now_state;
+  if (now_state != before) {
+    if (now_state == storage_state::failing)
+      spdlog::error("storage: writes to {} fail ({}); sensors are not acknowledged until it recovers, "
+                    "{} MiB free", dir_.string(), last_error(), free >> 20);
+    else if (now_state == storage_state::low_space)
+      spdlog::warn("storage: {} MiB free on {}, below the low-water mark of {} MiB: the packet log sheds its "
+                   "oldest packets", free >> 20, dir_.string(), log_.low_water_bytes >> 20);
+    else
+      spdlog::info("storage: {} writes again ({} MiB free)", dir_.string(), free >> 20);
+  }
 }
 
 std::string store::last_error() const {

@@ -2,6 +2,8 @@
 // The collector's embedded database (RocksDB under <state-dir>/db): one
 // column family per kind of record, and a schema version in "meta".
 
+#include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <string_view>
@@ -26,7 +28,18 @@ namespace hopwire::collector {
 struct packet_log_options {
   std::uint64_t max_bytes = 20ull << 30;      // 0: no packet log
   std::uint64_t retention_seconds = 7 * 86400;
+  // Free space on the database's file system below which the packet log
+  // gives way (its oldest files go) so device and source state can still
+  // be written. 0: no watermark.
+  std::uint64_t low_water_bytes = 256ull << 20;
 };
+
+enum class storage_state : std::uint8_t {
+  ok,
+  low_space,  // below the low-water mark: the packet log is shedding its oldest packets
+  failing,    // writes fail (disk full, I/O error): links withhold acknowledgements
+};
+const char* storage_state_name(storage_state s);
 
 // Reads the packet log in key (time) order.
 class packet_cursor {
@@ -73,8 +86,19 @@ class store final : public source_store {
   std::uint64_t packet_log_bytes() const;  // files + memory
   bool flush_packets();  // memtable to file (the packet log has no WAL)
 
-  std::uint64_t write_errors() const { return write_errors_; }
+  std::uint64_t write_errors() const { return write_errors_.load(std::memory_order_relaxed); }
   std::string last_error() const;
+
+  // About once a second, off the ingest path (the persister's thread): a
+  // failed store is resumed once it can write again (RocksDB's Resume());
+  // free space is checked against the low-water mark, below which the
+  // packet log's size limit is lowered so its oldest files go. Logs each
+  // change of state once.
+  void maintain();
+  storage_state state() const { return state_.load(std::memory_order_relaxed); }
+  std::uint64_t free_bytes() const { return free_bytes_.load(std::memory_order_relaxed); }
+  std::uint64_t resumes() const { return resumes_.load(std::memory_order_relaxed); }
+  std::uint64_t packet_log_limit() const { return log_limit_now_.load(std::memory_order_relaxed); }
 
  private:
   std::unique_ptr<rocksdb::DB> db_;
@@ -86,8 +110,17 @@ class store final : public source_store {
   // Counts and remembers a failed write; returns st.ok().
   bool record(const rocksdb::Status& st);
 
+  // Sets the FIFO size limit of the packet log (shedding below low water).
+  void set_packet_log_limit(std::uint64_t bytes);
+
   bool read_only_ = false;
-  std::uint64_t write_errors_ = 0;
+  std::filesystem::path dir_;
+  packet_log_options log_;
+  std::atomic<std::uint64_t> write_errors_{0}, free_bytes_{0}, resumes_{0}, log_limit_now_{0};
+  std::uint64_t log_limit_base_ = 0;
+  std::atomic<storage_state> state_{storage_state::ok};
+  std::atomic<bool> write_failed_{false};
+  std::chrono::steady_clock::time_point last_resume_try_{};
   std::string last_error_;
 };
 

@@ -228,6 +228,22 @@ void device_tracker::drain_changes(const std::function<void(mac_addr, const devi
   }
 }
 
+void device_tracker::redrain(const std::vector<std::uint64_t>& changed, const std::vector<std::uint64_t>& removed) {
+  for (const auto mac : changed) {
+    shard& s = shard_of(mac_addr{mac});
+    std::lock_guard lock(s.mu);
+    if (device* d = s.by_mac.find(mac); d && !d->dirty) {
+      d->dirty = true;
+      s.dirty.push_back(mac);
+    }
+  }
+  for (const auto mac : removed) {
+    shard& s = shard_of(mac_addr{mac});
+    std::lock_guard lock(s.mu);
+    s.removed.push_back(mac);
+  }
+}
+
 void device_tracker::restore(std::vector<std::unique_ptr<device>> devices) {
   // Oldest first, so each shard's list ends up in modification order.
   std::sort(devices.begin(), devices.end(),

@@ -110,6 +110,10 @@ class device_tracker final : public packet_sink {
   // call to `fn` (under its shard lock; encode it and return) and every
   // device evicted since then with a null pointer.
   void drain_changes(const std::function<void(mac_addr, const device*)>& fn);
+  // A write of drained changes failed: hand these devices (and removals)
+  // out again at the next drain, so nothing changed in memory is lost for
+  // the database while it cannot write.
+  void redrain(const std::vector<std::uint64_t>& changed, const std::vector<std::uint64_t>& removed);
   // Puts devices loaded from the database in place (before ingest starts).
   void restore(std::vector<std::unique_ptr<device>> devices);
 

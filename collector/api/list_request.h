@@ -1,0 +1,66 @@
+#pragma once
+// The command dictionary of Kismet's device list POSTs — fields, regex,
+// start, length, devices — read from untrusted JSON with limits, and the
+// two ways a request looks into a device's JSON: a field path, and a regex
+// over every string a path reaches. Separate from the handlers so the
+// fuzzer (tests/fuzz/rest_fuzz.cc) reaches it without a socket.
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <rapidjson/document.h>
+#include <re2/re2.h>
+
+#include "common/mac_addr.h"
+
+namespace hopwire::collector {
+
+// One requested field: a '/'-separated path and the name it is output as.
+struct field_spec {
+  std::vector<std::string> path;
+  std::string name;
+};
+
+// User patterns run on RE2: linear in the text, whatever the pattern, so no
+// request can make the collector backtrack for ever.
+struct regex_term {
+  std::vector<std::string> path;
+  std::shared_ptr<const re2::RE2> re;
+};
+
+inline constexpr std::size_t kMaxFields = 256;
+inline constexpr std::size_t kMaxRegexTerms = 16;
+inline constexpr std::size_t kMaxPatternBytes = 1024;
+inline constexpr std::int64_t kRe2MemoryBytes = 1 << 20;  // per compiled pattern
+
+// The command dictionary of a POST, as Kismet takes it.
+struct list_request {
+  std::vector<field_spec> fields;
+  std::vector<regex_term> regex;
+  std::size_t start = 0;
+  std::optional<std::size_t> length;
+  std::vector<mac_addr> macs;  // multimac
+};
+
+
+std::vector<std::string> split_path(std::string_view s);
+
+// Fills `req` from a parsed command object. False, with the key named in
+// `why`, on anything it cannot use.
+bool read_list_request(const rapidjson::Document& doc, list_request& req, std::string& why);
+
+// Resolves a path through nested objects; nullptr when any step is missing.
+const rapidjson::Value* resolve(const rapidjson::Value& v, const std::vector<std::string>& path);
+
+// Like resolve(), but an array or object in the middle of the path is
+// searched element by element: regex on "dot11.device/
+// dot11.device.advertised_ssid_map/dot11.advertisedssid.ssid" matches any
+// SSID of the device.
+bool any_match(const rapidjson::Value& v, const std::vector<std::string>& path, std::size_t i, const re2::RE2& re);
+
+}  // namespace hopwire::collector
