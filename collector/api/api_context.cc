@@ -20,6 +20,7 @@ void add_route(route_table& t, api_context& api, std::string method, std::string
 }
 
 void add_api_routes(route_table& t, api_context& api) {
+  add_ui_routes(t, api);
   add_system_routes(t, api);
   add_metrics_routes(t, api);
   add_source_routes(t, api);
@@ -27,6 +28,7 @@ void add_api_routes(route_table& t, api_context& api) {
   add_pcap_routes(t, api);
   add_scan_routes(t, api);
   add_auth_routes(t, api);
+  add_message_routes(t, api);
 }
 
 std::optional<std::string> command_text(const request_ctx& ctx) {

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "collector/auth/auth.h"
+#include "collector/core/messages.h"
 #include "collector/core/meta_gps.h"
 #include "collector/core/pipeline.h"
 #include "collector/core/sources.h"
@@ -24,6 +25,7 @@
 namespace hopwire::collector {
 
 class device_persister;
+class event_bus;
 class device_tracker;
 class pcap_hub;
 class packet_log;
@@ -41,8 +43,10 @@ struct api_context {
   channel_planner* planner = nullptr;
   meta_gps* gps = nullptr;
   answer_budget* answers = nullptr;
+  message_bus* messages = nullptr;
   device_tracker* tracker = nullptr;
   device_persister* persister = nullptr;
+  event_bus* bus = nullptr;
   pcap_hub* pcap = nullptr;
   packet_log* log = nullptr;  // null when the packet log is off
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();

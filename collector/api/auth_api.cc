@@ -14,10 +14,35 @@ namespace hopwire::collector {
 namespace {
 
 constexpr role_mask kAnyRole =
-    mask(role::readonly, role::datasource, role::scanreport, role::gps);
+    mask(role::readonly, role::datasource, role::scanreport, role::gps, role::metrics);
 
 http_reply check_session(request_ctx&) { return text_reply(200, "session valid"); }
 http_reply check_login(request_ctx&) { return text_reply(200, "login valid"); }
+
+// Who the credentials are: the web UI shows controls by role.
+http_reply session_info(request_ctx& ctx) {
+  rapidjson::StringBuffer buf;
+  rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+  w.StartObject();
+  w.Key("user");
+  w.String(ctx.auth.principal.c_str());
+  w.Key("role");
+  w.String(role_name(ctx.auth.granted));
+  w.Key("hopwire.session.cookie");
+  w.Bool(!ctx.session_cookie.empty());
+  w.EndObject();
+  http_reply r;
+  r.body.assign(buf.GetString(), buf.GetSize());
+  return r;
+}
+
+// Ends the browser session and clears its cookie (HttpOnly: the page cannot).
+http_reply logout(request_ctx& ctx) {
+  const bool ended = !ctx.session_cookie.empty() && ctx.svc.auth->end_session(ctx.session_cookie);
+  auto r = text_reply(200, ended ? "logged out" : "no session to end (credentials other than a session cookie)");
+  r.headers.emplace_back("Set-Cookie", "KISMET=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
+  return r;
+}
 
 http_reply generate(request_ctx& ctx) {
   rapidjson::Document d;
@@ -85,7 +110,13 @@ http_reply list(request_ctx& ctx) {
 void add_auth_routes(route_table& t, api_context& api) {
   add_route(t, api, "GET", "/session/check_session", kAnyRole, "200 when the credentials or KISMET cookie are valid",
             check_session);
-  add_route(t, api, "GET", "/session/check_login", kAnyRole, "200 when the login is valid", check_login);
+  add_route(t, api, "GET", "/session/check_login", kAnyRole,
+            "200 when the login is valid; with any credential, starts a browser session (KISMET cookie)",
+            check_login);
+  t.last().starts_session = true;
+  add_route(t, api, "GET", "/session/info.json", kAnyRole, "Who the credentials are: user and role", session_info);
+  add_route(t, api, "POST", "/session/logout.cmd", kAnyRole, "End the browser session and clear its cookie", logout,
+            kCommandLimit);
   add_route(t, api, "POST", "/auth/apikey/generate.cmd", kAdminOnly,
             "Create an API token: {name, role, duration}; answers the token, shown once", generate, kCommandLimit);
   add_route(t, api, "POST", "/auth/apikey/revoke.cmd", kAdminOnly, "Revoke an API token: {name}", revoke,

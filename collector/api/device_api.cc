@@ -133,8 +133,7 @@ class device_output {
     h.StartObject();
     for (const auto& f : req_.fields) {
       h.Key(f.name.data(), static_cast<rapidjson::SizeType>(f.name.size()), true);
-      if (const auto* v = resolve(doc, f.path)) v->Accept(h);
-      else h.Uint(0);  // Kismet answers 0 for fields it does not have
+      if (!emit_path(h, doc, f.path, 0)) h.Uint(0);  // Kismet answers 0 for fields it does not have
     }
     h.EndObject();
   }

@@ -200,6 +200,18 @@ void write_ssid(H& h, const ssid_record& r, bool beacon) {
 }
 
 template <typename H>
+void write_probed(H& h, const probed_record& p) {
+  h.StartObject();
+  kv(h, "dot11.probedssid.ssid", ssid_text(p.ssid));
+  kv(h, "dot11.probedssid.ssidlen", p.ssid.size());
+  kv(h, "hopwire.probedssid.ssid_hex", hex(p.ssid));
+  kv(h, "dot11.probedssid.first_time", sec(p.first_ns));
+  kv(h, "dot11.probedssid.last_time", sec(p.last_ns));
+  kv(h, "hopwire.probedssid.count", p.count);
+  h.EndObject();
+}
+
+template <typename H>
 void write_peer(H& h, const peer_link& l, bool peer_is_bssid) {
   h.StartObject();
   if (peer_is_bssid) {
@@ -245,14 +257,7 @@ void write_dot11(H& h, const device& d) {
   key(h, "dot11.device.probed_ssid_map");
   h.StartArray();
   for (const auto& p : w.probed) {
-    h.StartObject();
-    kv(h, "dot11.probedssid.ssid", ssid_text(p.ssid));
-    kv(h, "dot11.probedssid.ssidlen", p.ssid.size());
-    kv(h, "hopwire.probedssid.ssid_hex", hex(p.ssid));
-    kv(h, "dot11.probedssid.first_time", sec(p.first_ns));
-    kv(h, "dot11.probedssid.last_time", sec(p.last_ns));
-    kv(h, "hopwire.probedssid.count", p.count);
-    h.EndObject();
+    write_probed(h, p);
   }
   h.EndArray();
   kv(h, "dot11.device.num_probed_ssids", w.probed.size());
@@ -372,6 +377,17 @@ void write_device(H& h, const device& d, const device_tracker& tracker) {
   write_dot11(h, d);
   h.EndObject();
 }
+
+template <typename H>
+void write_ssid_record(H& h, const ssid_record& r, bool beacon) {
+  write_ssid(h, r, beacon);
+}
+template <typename H>
+void write_probed_record(H& h, const probed_record& p) {
+  write_probed(h, p);
+}
+template void write_ssid_record(json_writer&, const ssid_record&, bool);
+template void write_probed_record(json_writer&, const probed_record&);
 
 template void write_device(json_writer&, const device&, const device_tracker&);
 template void write_device(ek_writer&, const device&, const device_tracker&);

@@ -20,6 +20,12 @@ class device_tracker;
 template <typename Handler>
 void write_device(Handler& h, const device& d, const device_tracker& tracker);
 
+// The records inside a device, for events about one of them.
+template <typename Handler>
+void write_ssid_record(Handler& h, const ssid_record& r, bool beacon);
+template <typename Handler>
+void write_probed_record(Handler& h, const probed_record& p);
+
 // Kismet-style device key: "4202770D00000000_" + 16 hex digits of the MAC.
 std::string device_key(mac_addr mac);
 std::optional<mac_addr> parse_device_key(std::string_view key);

@@ -121,15 +121,16 @@ bool read_list_request(const rapidjson::Document& doc, list_request& req, std::s
   return true;
 }
 
-const rapidjson::Value* resolve(const rapidjson::Value& v, const std::vector<std::string>& path) {
-  const rapidjson::Value* cur = &v;
-  for (const auto& step : path) {
-    if (!cur->IsObject()) return nullptr;
-    auto it = cur->FindMember(rapidjson::StringRef(step.data(), step.size()));
-    if (it == cur->MemberEnd()) return nullptr;
-    cur = &it->value;
+bool reachable(const rapidjson::Value& v, const std::vector<std::string>& path, std::size_t i) {
+  if (i == path.size()) return true;
+  if (v.IsArray()) {
+    for (const auto& e : v.GetArray())
+      if (reachable(e, path, i)) return true;
+    return false;
   }
-  return cur;
+  if (!v.IsObject()) return false;
+  auto it = v.FindMember(rapidjson::StringRef(path[i].data(), static_cast<rapidjson::SizeType>(path[i].size())));
+  return it != v.MemberEnd() && reachable(it->value, path, i + 1);
 }
 
 bool any_match(const rapidjson::Value& v, const std::vector<std::string>& path, std::size_t i, const re2::RE2& re) {

@@ -54,8 +54,32 @@ std::vector<std::string> split_path(std::string_view s);
 // `why`, on anything it cannot use.
 bool read_list_request(const rapidjson::Document& doc, list_request& req, std::string& why);
 
-// Resolves a path through nested objects; nullptr when any step is missing.
-const rapidjson::Value* resolve(const rapidjson::Value& v, const std::vector<std::string>& path);
+// True when `path` from `i` leads somewhere in `v` (through arrays: in any
+// element).
+bool reachable(const rapidjson::Value& v, const std::vector<std::string>& path, std::size_t i);
+
+// Writes what `path` names in `v` to `h`: the value itself, or, where the
+// path goes through an array, an array of what it names in each element
+// that has it ("kismet.device.base.seenby/kismet.common.seenby.uuid" is the
+// list of the UUIDs). False, writing nothing, when the path leads nowhere.
+template <typename H>
+bool emit_path(H& h, const rapidjson::Value& v, const std::vector<std::string>& path, std::size_t i) {
+  if (i == path.size()) {
+    v.Accept(h);
+    return true;
+  }
+  if (v.IsArray()) {
+    if (!reachable(v, path, i)) return false;
+    h.StartArray();
+    for (const auto& e : v.GetArray())
+      if (reachable(e, path, i)) emit_path(h, e, path, i);
+    h.EndArray();
+    return true;
+  }
+  if (!v.IsObject()) return false;
+  auto it = v.FindMember(rapidjson::StringRef(path[i].data(), static_cast<rapidjson::SizeType>(path[i].size())));
+  return it != v.MemberEnd() && emit_path(h, it->value, path, i + 1);
+}
 
 // Like resolve(), but an array or object in the middle of the path is
 // searched element by element: regex on "dot11.device/

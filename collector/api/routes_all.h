@@ -10,6 +10,9 @@ namespace hopwire::collector {
 
 void add_api_routes(route_table& t, api_context& api);
 
+// A source as all_sources.json shows it (the event bus sends the same).
+std::string source_json(const source_entry& s);
+
 // Each part's routes (in api/*_api.cc).
 void add_device_routes(route_table& t, api_context& api);
 void add_pcap_routes(route_table& t, api_context& api);
@@ -18,5 +21,7 @@ void add_auth_routes(route_table& t, api_context& api);
 void add_source_routes(route_table& t, api_context& api);
 void add_system_routes(route_table& t, api_context& api);
 void add_metrics_routes(route_table& t, api_context& api);
+void add_ui_routes(route_table& t, api_context& api);
+void add_message_routes(route_table& t, api_context& api);
 
 }  // namespace hopwire::collector

@@ -71,6 +71,23 @@ void write_source(json_writer& w, const source_entry& s) {
   kv(w, "hopwire.datasource.gps_name", s.gps_name);
   kv(w, "hopwire.datasource.metagps", s.options.metagps);
   kv_bool(w, "hopwire.datasource.collector_timestamps", s.options.stamp_time);
+  // Where the sensor is: the fleet file's fixed location, else the position
+  // of its newest packet that had one (its GPS, --fixed-gps, a virtual GPS).
+  if (const auto& pos = s.fixed_location ? s.fixed_location : s.last_position) {
+    w.Key("hopwire.datasource.location");
+    w.StartObject();
+    w.Key("lat");
+    w.Double(pos->lat);
+    w.Key("lon");
+    w.Double(pos->lon);
+    if (pos->has_alt) {
+      w.Key("alt");
+      w.Double(pos->alt);
+    }
+    kv(w, "source", s.fixed_location ? "fleet" : "packets");
+    kv(w, "time", pos->updated_ns / 1000000000ull);
+    w.EndObject();
+  }
 
   // The plan in force: what the collector asked for once the sensor took it,
   // else what the sensor does by itself.
@@ -297,6 +314,13 @@ http_reply admin_reload(request_ctx& ctx) {
 }
 
 }  // namespace
+
+std::string source_json(const source_entry& s) {
+  rapidjson::StringBuffer buf;
+  json_writer w(buf);
+  write_source(w, s);
+  return std::string(buf.GetString(), buf.GetSize());
+}
 
 void add_source_routes(route_table& t, api_context& api) {
   add_route(t, api, "GET", "/datasource/all_sources.json", kReadRole, "Every known capture source", all_sources);

@@ -6,6 +6,7 @@
 #include <rapidjson/writer.h>
 #include <unistd.h>
 
+#include "collector/api/eventbus.h"
 #include "collector/api/routes_all.h"
 #include "collector/persist/device_persister.h"
 #include "collector/persist/packet_log.h"
@@ -107,6 +108,14 @@ http_reply system_status(request_ctx& ctx) {
   kv(w, "hopwire.system.answers.memory_limit", ctx.svc.answers->limit());
   kv(w, "hopwire.system.answers.refused", ctx.svc.answers->refused());
   kv(w, "hopwire.system.acks_withheld", ld(st.acks_withheld));
+  if (const auto* bus = ctx.svc.bus) {
+    const auto b = bus->stats();
+    kv(w, "hopwire.system.eventbus.subscribers", b.subscribers);
+    kv(w, "hopwire.system.eventbus.published", b.published);
+    kv(w, "hopwire.system.eventbus.delivered", b.delivered);
+    kv(w, "hopwire.system.eventbus.dropped", b.dropped);
+    kv(w, "hopwire.system.eventbus.queue_overflow", b.queue_overflow);
+  }
   const auto& pipe = *ctx.svc.pipeline;
   kv(w, "hopwire.system.packets_decoded", pipe.packets());
   kv(w, "hopwire.system.packets_error", pipe.error_packets());

@@ -6,13 +6,16 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
 
+#include "collector/api/eventbus.h"
 #include "collector/api/routes_all.h"
 #include "collector/app/sd_notify.h"
 #include "collector/auth/auth.h"
 #include "collector/auth/login_limiter.h"
 #include "collector/config/state_dir.h"
 #include "collector/core/events.h"
+#include "collector/core/messages.h"
 #include "collector/core/pipeline.h"
 #include "collector/core/source_table.h"
 #include "collector/core/sources.h"
@@ -36,32 +39,42 @@ namespace {
 
 // Re-reads the fleet part of the config file and hands it to the planner.
 // An invalid file changes nothing; the errors come back, one per line.
-std::vector<std::string> reload_fleet(const std::string& config_file, channel_planner& planner) {
+std::vector<std::string> reload_fleet(const std::string& config_file, channel_planner& planner, message_bus& messages) {
   if (config_file.empty()) return {"the collector was started without --config; there is nothing to reload"};
   settings fresh;
   auto errors = check_settings_yaml(config_file, fresh);
   if (!errors.empty()) {
     spdlog::error("reload of {} refused, the running configuration stays:", config_file);
     for (const auto& e : errors) spdlog::error("  {}", e);
+    messages.post(kMsgError | kMsgLogged, "reload of " + config_file + " refused (" + std::to_string(errors.size()) +
+                                              " error" + (errors.size() == 1 ? "" : "s") + ", first: " + errors[0] +
+                                              "); the running configuration stays");
     return errors;
   }
   planner.set_fleet(std::make_shared<fleet_config>(std::move(fresh.fleet)));
-  spdlog::info("reloaded the fleet from {}; settings other than groups and sensors take effect at restart",
-               config_file);
+  messages.post(kMsgInfo, "reloaded the fleet from " + config_file +
+                              "; settings other than groups and sensors take effect at restart");
   return {};
 }
 
 }  // namespace
 
-route_table collector_routes(api_context& api, message_handler_factory sensor_link) {
+route_table collector_routes(api_context& api, message_handler_factory sensor_link,
+                             message_handler_factory event_bus) {
   route_table t;
-  route ws;
-  ws.method = "WS";
-  ws.pattern = std::string(protocol::kWebSocketPath);
-  ws.roles = mask(role::datasource);
-  ws.summary = "Sensor link (WebSocket upgrade)";
-  ws.upgrade = std::move(sensor_link);
-  t.add(std::move(ws));
+  auto ws = [&](std::string pattern, role_mask roles, std::string summary, message_handler_factory f) {
+    route r;
+    r.method = "WS";
+    r.pattern = std::move(pattern);
+    r.roles = roles;
+    r.summary = std::move(summary);
+    r.upgrade = std::move(f);
+    t.add(std::move(r));
+  };
+  ws(std::string(protocol::kWebSocketPath), mask(role::datasource), "Sensor link (WebSocket upgrade)",
+     std::move(sensor_link));
+  ws("/eventbus/events.ws", mask(role::readonly),
+     "Kismet's event bus: SUBSCRIBE/UNSUBSCRIBE topics, get {TOPIC: value} pushed", std::move(event_bus));
   add_api_routes(t, api);
   return t;
 }
@@ -83,6 +96,10 @@ int run_collector(const settings& cfg, const std::string& config_file) {
   sources.load(db.load_sources());
   collector_stats stats;
   net_stats net;
+  message_bus messages;
+  db.on_state_change([&messages](storage_state, const std::string& text, bool bad) {
+    messages.post((bad ? kMsgError : kMsgInfo) | kMsgLogged, text);
+  });
   meta_gps gps;
   login_limiter limiter;
   answer_budget answers(cfg.answer_memory);
@@ -125,7 +142,7 @@ int run_collector(const settings& cfg, const std::string& config_file) {
     spdlog::info("packet log off");
   }
 
-  link_env links{auth, sources, db, planner, pipeline, stats};
+  link_env links{auth, sources, db, planner, pipeline, stats, messages, &events};
   api_context api;
   api.auth = &auth;
   api.db = &db;
@@ -136,13 +153,21 @@ int run_collector(const settings& cfg, const std::string& config_file) {
   api.planner = &planner;
   api.gps = &gps;
   api.answers = &answers;
+  api.messages = &messages;
   api.tracker = &tracker;
   api.persister = &persister;
   api.pcap = &pcap;
   api.log = cfg.packet_log_max ? &log : nullptr;
   api.started_unix = static_cast<std::uint64_t>(std::time(nullptr));
-  api.reload = [&config_file, &planner] { return reload_fleet(config_file, planner); };
-  const route_table routes = collector_routes(api, remote_link::factory(links));
+  api.reload = [&config_file, &planner, &messages] { return reload_fleet(config_file, planner, messages); };
+  // The event bus: tracker events, messages (and alerts) pushed to
+  // WebSocket subscribers.
+  event_bus bus(api);
+  api.bus = &bus;
+  events.subscribe(&bus, event_bus::kTrackerKinds);
+  messages.subscribe([&bus](const bus_message& m) { bus.publish_message(m); });
+  const route_table routes = collector_routes(api, remote_link::factory(links), bus.factory());
+  bus.start();
 
   // Declared after everything the sessions use, so it is destroyed first.
   boost::asio::io_context io(static_cast<int>(cfg.threads));
@@ -173,7 +198,7 @@ int run_collector(const settings& cfg, const std::string& config_file) {
     hup.async_wait([&](boost::system::error_code ec, int) {
       if (ec) return;
       spdlog::info("SIGHUP: reloading {}", config_file.empty() ? std::string("(no --config)") : config_file);
-      reload_fleet(config_file, planner);
+      reload_fleet(config_file, planner, messages);
       wait_hup();
     });
   };
@@ -186,6 +211,24 @@ int run_collector(const settings& cfg, const std::string& config_file) {
   watchdog.start();
 
 
+  // Once a minute: evictions at the device limit, told to people.
+  boost::asio::steady_timer housekeeping(io);
+  std::uint64_t evicted_seen = tracker.evicted();
+  std::function<void()> every_minute = [&] {
+    housekeeping.expires_after(std::chrono::minutes(1));
+    housekeeping.async_wait([&](boost::system::error_code ec) {
+      if (ec) return;
+      if (const auto n = tracker.evicted(); n > evicted_seen) {
+        messages.post(kMsgInfo, fmt::format("{} devices evicted in the last minute: the device table is at its limit "
+                                            "of {} (--max-devices); the longest idle go first",
+                                            n - evicted_seen, tracker.max_devices()));
+        evicted_seen = n;
+      }
+      every_minute();
+    });
+  };
+  every_minute();
+
   boost::asio::signal_set signals(io, SIGINT, SIGTERM);
   signals.async_wait([&](boost::system::error_code ec, int sig) {
     if (ec) return;
@@ -193,6 +236,7 @@ int run_collector(const settings& cfg, const std::string& config_file) {
     notifier.notify("STOPPING=1\nSTATUS=shutting down");
     watchdog.stop();
     hup.cancel();
+    housekeeping.cancel();
     server.stop();
     io.stop();
   });
@@ -201,6 +245,7 @@ int run_collector(const settings& cfg, const std::string& config_file) {
   for (unsigned i = 1; i < cfg.threads; ++i) threads.emplace_back([&io] { io.run(); });
   io.run();
   for (auto& t : threads) t.join();
+  bus.stop();
   persister.stop();
   log.stop();
   spdlog::info("stopped");

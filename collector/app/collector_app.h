@@ -17,6 +17,7 @@ int run_collector(const settings& cfg, const std::string& config_file);
 
 // Every HTTP route: the sensor link's WebSocket and the REST API. With a
 // default api_context and no link factory, for describing the table.
-route_table collector_routes(api_context& api, message_handler_factory sensor_link);
+route_table collector_routes(api_context& api, message_handler_factory sensor_link,
+                             message_handler_factory event_bus);
 
 }  // namespace hopwire::collector

@@ -85,8 +85,10 @@ int export_devices(const std::filesystem::path& state_dir, const std::string& fo
 
 int print_routes(const std::string& format) {
   api_context api;  // no parts: the table only describes itself
-  const route_table table = collector_routes(api, {});
-  auto roles = [](role_mask m) {
+  const route_table table = collector_routes(api, {}, {});
+  auto roles = [](const route& r) {
+    if (r.open) return std::string("anyone (no credentials)");
+    const role_mask m = r.roles;
     std::string out = "admin";
     for (role r : {role::readonly, role::datasource, role::scanreport, role::gps, role::metrics})
       if (m & mask(r)) out += std::string(", ") + role_name(r);
@@ -101,7 +103,7 @@ int print_routes(const std::string& format) {
       std::printf("\"admin\"");
       for (role x : {role::readonly, role::datasource, role::scanreport, role::gps, role::metrics})
         if (r.roles & mask(x)) std::printf(", \"%s\"", role_name(x));
-      std::printf("], \"body_limit\": %zu}", r.body_limit);
+      std::printf("], \"body_limit\": %zu, \"open\": %s}", r.body_limit, r.open ? "true" : "false");
       first = false;
     }
     std::printf("\n]\n");
@@ -111,7 +113,7 @@ int print_routes(const std::string& format) {
   std::printf("| Method | Path | Roles | What |\n|---|---|---|---|\n");
   for (const auto& r : table.all())
     std::printf("| %s | `%s` | %s | %s |\n", std::string(r.method).c_str(), std::string(r.pattern).c_str(),
-                roles(r.roles).c_str(), std::string(r.summary).c_str());
+                roles(r).c_str(), std::string(r.summary).c_str());
   return 0;
 }
 

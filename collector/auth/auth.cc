@@ -409,6 +409,11 @@ std::string credential_store::create_session(const auth_result& login) {
   return value;
 }
 
+bool credential_store::end_session(std::string_view value) {
+  std::lock_guard lock(mu_);
+  return sessions_.erase(sha256(value)) > 0;
+}
+
 auth_result credential_store::check_cookie(std::string_view value) {
   {
     std::lock_guard lock(mu_);

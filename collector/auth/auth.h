@@ -77,6 +77,9 @@ class credential_store {
   static constexpr std::chrono::hours kSessionTtl{8};
   std::string create_session(const auth_result& login);
   auth_result check_cookie(std::string_view value);
+  // Logs a browser session out (an API token given as the cookie is not
+  // revoked by this). True when there was such a session.
+  bool end_session(std::string_view value);
 
  private:
   struct user_entry {

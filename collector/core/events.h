@@ -43,6 +43,7 @@ struct tracker_event {
   std::string_view ssid;      // *_ssid: the SSID bytes (valid during the call)
   std::uint8_t eapol_message = 0;  // handshake: 1..4
   std::uint32_t device_types = 0;  // kType* bits of `device`, as far as known
+  bool source_lost = false;        // source_down: the link went silent or failed, not a goodbye
 };
 
 class event_listener {

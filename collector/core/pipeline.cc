@@ -57,11 +57,27 @@ ingest_source ingest_pipeline::begin(source_entry& source, std::uint64_t newest_
   return src;
 }
 
-std::uint64_t ingest_pipeline::finish(const ingest_source& src, std::span<decoded_packet> chunk) {
+void ingest_pipeline::note_position(source_entry& source, const std::optional<gps_fix>& position) {
+  if (!position) return;
+  std::lock_guard lock(source.mu);
+  source.last_position = position;
+}
+
+std::uint64_t ingest_pipeline::finish(const ingest_source& src, std::span<decoded_packet> chunk,
+                                      std::optional<gps_fix>& position) {
   std::uint64_t errors = 0;
   for (auto& p : chunk) {
     decode_packet(p, anomalies_);
     errors += p.error();
+    if (p.has_gps) {
+      gps_fix f;
+      f.lat = p.lat;
+      f.lon = p.lon;
+      f.alt = p.alt;
+      f.has_alt = !std::isnan(p.alt);
+      f.updated_ns = p.ts_ns;
+      position = f;
+    }
   }
   const std::span<const decoded_packet> view(chunk.data(), chunk.size());
   for (auto* sink : sinks_) sink->on_packets(src, view);
@@ -81,6 +97,7 @@ std::uint64_t ingest_pipeline::deliver(source_entry& source, const wire::PacketB
   // One buffer per link thread, reused: no allocation once warm.
   thread_local std::vector<decoded_packet> chunk(kChunk);
   std::uint64_t errors = 0;
+  std::optional<gps_fix> position;
   const std::size_t n = recs->size();
   for (std::size_t start = 0; start < n; start += kChunk) {
     const std::size_t len = std::min(kChunk, n - start);
@@ -104,9 +121,10 @@ std::uint64_t ingest_pipeline::deliver(source_entry& source, const wire::PacketB
       p.bytes = std::span<const std::uint8_t>(data->data() + r->data_offset(), r->cap_len());
       adj.apply(p);
     }
-    errors += finish(src, std::span<decoded_packet>(chunk.data(), len));
+    errors += finish(src, std::span<decoded_packet>(chunk.data(), len), position);
   }
   for (auto* sink : sinks_) sink->on_batch_end(src);
+  note_position(source, position);
   packets_.fetch_add(n, std::memory_order_relaxed);
   errors_.fetch_add(errors, std::memory_order_relaxed);
   return errors;
@@ -119,10 +137,13 @@ std::uint64_t ingest_pipeline::deliver(source_entry& source, std::vector<decoded
   batch_adjustments adj;
   const ingest_source src = begin(source, newest, adj);
   std::uint64_t errors = 0;
+  std::optional<gps_fix> position;
   for (auto& p : packets) adj.apply(p);
   for (std::size_t start = 0; start < packets.size(); start += kChunk)
-    errors += finish(src, std::span<decoded_packet>(packets.data() + start, std::min(kChunk, packets.size() - start)));
+    errors += finish(src, std::span<decoded_packet>(packets.data() + start, std::min(kChunk, packets.size() - start)),
+                     position);
   for (auto* sink : sinks_) sink->on_batch_end(src);
+  note_position(source, position);
   packets_.fetch_add(packets.size(), std::memory_order_relaxed);
   errors_.fetch_add(errors, std::memory_order_relaxed);
   return errors;

@@ -61,7 +61,9 @@ class ingest_pipeline {
   // The source as sinks see it, and what to change in its packets.
   ingest_source begin(source_entry& source, std::uint64_t newest_ns, batch_adjustments& adj) const;
   // Decodes a chunk and hands it to every sink; returns its error packets.
-  std::uint64_t finish(const ingest_source& src, std::span<decoded_packet> chunk);
+  std::uint64_t finish(const ingest_source& src, std::span<decoded_packet> chunk, std::optional<gps_fix>& position);
+  // Remembers where the source's newest placed packet was.
+  static void note_position(source_entry& source, const std::optional<gps_fix>& position);
 
   const meta_gps& gps_;
   std::vector<packet_sink*> sinks_;

@@ -72,6 +72,7 @@ struct source_entry {
   source_definition definition;  // parsed once per link, at Hello
   source_options options;
   std::optional<gps_fix> fixed_location;  // from the fleet file
+  std::optional<gps_fix> last_position;   // of its newest packet that had one (sensor, virtual or fixed GPS)
   bool disabled = false;  // the fleet file says enabled: false
   source_plan_state plan;
 };

@@ -1,5 +1,7 @@
 #include "collector/decode/dot11_frame.h"
 
+#include <algorithm>
+
 namespace hopwire::collector {
 
 namespace {
@@ -191,6 +193,47 @@ void parse_elements(std::span<const std::uint8_t> body, element_info& out, anoma
 
 namespace {
 
+// An EAP packet inside EAPOL (type 0): code, type, and for Wi-Fi Simple
+// Config (expanded type 254, vendor WFA 00-37-2A, SimpleConfig) the
+// Message Type attribute, which tells M1..M8 apart.
+void decode_eap(reader& r, eapol_info& out) {
+  if (!r.has(4)) return;
+  const std::uint8_t* e = r.take(4);
+  out.eap_code = e[0];
+  const std::size_t len = be16(e + 2);  // includes the 4 bytes just read
+  if (len < 5 || (e[0] != 1 && e[0] != 2)) return;
+  std::size_t rest = std::min(len - 4, r.left());
+  if (rest < 1) return;
+  out.eap_type = r.take(1)[0];
+  --rest;
+  static constexpr std::uint8_t kWfaSimpleConfig[7] = {0x00, 0x37, 0x2a, 0x00, 0x00, 0x00, 0x01};
+  if (out.eap_type != 254 || rest < 7 + 2) return;
+  const std::uint8_t* v = r.take(7);
+  rest -= 7;
+  for (int i = 0; i < 7; ++i)
+    if (v[i] != kWfaSimpleConfig[i]) return;
+  const std::uint8_t* of = r.take(2);  // op-code, flags
+  rest -= 2;
+  if (of[0] != 0x04) return;  // only WSC_MSG carries attributes
+  if (of[1] & 0x01) {         // length field present
+    if (rest < 2) return;
+    r.take(2);
+    rest -= 2;
+  }
+  while (rest >= 4) {
+    const std::uint8_t* a = r.take(4);
+    rest -= 4;
+    const std::uint16_t type = be16(a), alen = be16(a + 2);
+    if (alen > rest) return;
+    const std::uint8_t* val = r.take(alen);
+    rest -= alen;
+    if (type == 0x1022 && alen >= 1) {  // Message Type
+      out.wps_message = val[0];
+      return;
+    }
+  }
+}
+
 void decode_eapol(std::span<const std::uint8_t> body, eapol_info& out, anomaly_counters& an) {
   // LLC/SNAP with EtherType 0x888e.
   static constexpr std::uint8_t kSnapEapol[8] = {0xaa, 0xaa, 0x03, 0x00, 0x00, 0x00, 0x88, 0x8e};
@@ -204,6 +247,11 @@ void decode_eapol(std::span<const std::uint8_t> body, eapol_info& out, anomaly_c
     return;
   }
   const std::uint8_t* h = r.take(4);
+  out.packet_type = h[1];
+  if (h[1] == 0) {
+    decode_eap(r, out);
+    return;
+  }
   if (h[1] != 3) return;  // not EAPOL-Key
   out.is_key = true;
   // descriptor(1) key_info(2) key_length(2) replay(8) nonce(32) iv(16) rsc(8) id(8) mic(16) key_data_len(2)
@@ -213,7 +261,22 @@ void decode_eapol(std::span<const std::uint8_t> body, eapol_info& out, anomaly_c
   }
   const std::uint8_t* k = r.take(13);
   const std::uint16_t info = be16(k + 1);
+  out.key_info = info;
   for (int i = 0; i < 8; ++i) out.replay_counter = out.replay_counter << 8 | k[5 + i];
+  // The nonce and the key data length, as far as the frame holds them.
+  bool nonce_zero = true, have_len = false;
+  std::uint16_t key_data_len = 0;
+  if (r.has(32)) {
+    const std::uint8_t* nonce = r.take(32);
+    out.nonce = std::span<const std::uint8_t>(nonce, 32);
+    for (int i = 0; i < 32; ++i) nonce_zero = nonce_zero && nonce[i] == 0;
+    if (r.has(16 + 8 + 8 + 16 + 2)) {
+      key_data_len = be16(r.take(50) + 48);
+      have_len = true;
+      out.has_key_data_len = true;
+      out.key_data_len = key_data_len;
+    }
+  }
   const bool pairwise = info & 0x0008, install = info & 0x0040, ack = info & 0x0080, mic = info & 0x0100,
              secure = info & 0x0200;
   if (!pairwise) return;  // group key handshake
@@ -224,16 +287,6 @@ void decode_eapol(std::span<const std::uint8_t> body, eapol_info& out, anomaly_c
   if (!mic) return;
   // Message 2 carries the supplicant's RSN element in its key data and a
   // nonce; message 4 has neither.
-  bool nonce_zero = true, have_len = false;
-  std::uint16_t key_data_len = 0;
-  if (r.has(32)) {
-    const std::uint8_t* nonce = r.take(32);
-    for (int i = 0; i < 32; ++i) nonce_zero = nonce_zero && nonce[i] == 0;
-    if (r.has(16 + 8 + 8 + 16 + 2)) {
-      key_data_len = be16(r.take(50) + 48);
-      have_len = true;
-    }
-  }
   if (have_len) out.message = key_data_len > 0 ? 2 : 4;
   else out.message = (secure || nonce_zero) ? 4 : 2;
 }
@@ -365,7 +418,11 @@ bool decode_dot11(std::span<const std::uint8_t> frame, bool data_pad, dot11_fram
   out.fixed_ok = true;
   switch (out.subtype) {
     case kBeacon:
-    case kProbeResp: out.capability = le16(b + 10); break;
+    case kProbeResp:
+      out.capability = le16(b + 10);
+      for (int i = 7; i >= 0; --i) out.tsf = out.tsf << 8 | b[i];
+      out.beacon_interval = le16(b + 8);
+      break;
     case kAssocReq:
     case kReassocReq:
     case kAssocResp:

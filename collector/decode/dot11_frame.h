@@ -67,6 +67,18 @@ struct eapol_info {
   bool is_key = false;
   std::uint8_t message = 0;  // 4-way handshake message 1..4, 0 if not a pairwise key frame
   std::uint64_t replay_counter = 0;
+
+  // What the alert engine reads (NONCEREUSE, NONCEDEGRADE, WPSBRUTE).
+  std::uint8_t packet_type = 0xff;    // EAPOL packet type: 0 EAP, 1 Start, 2 Logoff, 3 Key; 0xff unread
+  // EAPOL-Key, as far as present.
+  std::uint16_t key_info = 0;
+  std::span<const std::uint8_t> nonce;  // the 32-byte key nonce, empty when cut off
+  bool has_key_data_len = false;
+  std::uint16_t key_data_len = 0;
+  // EAP packets (type 0).
+  std::uint8_t eap_code = 0;          // 1 Request, 2 Response, 3 Success, 4 Failure; 0 unread
+  std::uint8_t eap_type = 0;          // Request/Response type (254 expanded)
+  std::uint8_t wps_message = 0;       // Wi-Fi Simple Config Message Type (0x04 M1 ... 0x07 M3 ...), 0 none
 };
 
 struct dot11_frame {
@@ -86,6 +98,8 @@ struct dot11_frame {
   // Management.
   std::uint16_t capability = 0;  // beacon / probe response / assoc request
   bool fixed_ok = false;         // fixed fields were all present
+  std::uint64_t tsf = 0;              // beacon / probe response timestamp (TSF, microseconds)
+  std::uint16_t beacon_interval = 0;  // beacon / probe response, in TU (1024 us)
   element_info ie;
   std::uint16_t auth_algorithm = 0xffff, auth_seq = 0, status = 0, reason = 0;
 

@@ -66,13 +66,29 @@ remote_link::~remote_link() {
   if (source_) {
     env_.sources.release(source_);
     env_.planner.left(source_);
-    std::lock_guard lock(source_->mu);
-    env_.db.put_source(source_->rec);
-    spdlog::info("source {} '{}' from {} disconnected", source_->rec.uuid, source_->rec.name, remote_ip_);
+    std::string text;
+    {
+      std::lock_guard lock(source_->mu);
+      env_.db.put_source(source_->rec);
+      text = "source '" + source_->rec.name + "' (" + source_->rec.uuid + ") from " + remote_ip_ + " disconnected" +
+             (lost_ ? ": " + lost_why_ : std::string());
+    }
+    env_.messages.post(lost_ ? kMsgError : kMsgInfo, std::move(text));
+    publish_source(event_kind::source_down);
   }
 }
 
 std::size_t remote_link::max_message_bytes() const { return protocol::kMaxFrameBytes; }
+
+void remote_link::publish_source(event_kind k) {
+  if (!env_.events || !env_.events->wants(k) || !source_) return;
+  tracker_event e;
+  e.kind = k;
+  e.source = source_->index;
+  e.ts_ns = wall_ns();
+  e.source_lost = k == event_kind::source_down && lost_;
+  env_.events->publish(e);
+}
 
 void remote_link::send_built() {
   const auto span = fbb_.GetBufferSpan();
@@ -231,9 +247,12 @@ bool remote_link::on_hello(const wire::Hello& h) {
     source_->plan.poke = [post = io_.post, this] { post([this] { send_pending_config(); }); };
   }
   collector_stats::bump(env_.stats.links_accepted);
-  spdlog::info("source {} '{}' ({}) connected from {} over {}, sensor {}, resuming after batch {}", hello.uuid,
-               hello.name, hello.type, remote_ip_, kind_ == transport_kind::tcp ? "tcp" : "websocket",
-               protocol::str(h.sensor_version()), acked);
+  env_.messages.post(kMsgInfo, fmt::format("source '{}' ({}, {}) connected from {} over {}, sensor {}, resuming after "
+                                           "batch {}",
+                                           hello.name, hello.uuid, hello.type, remote_ip_,
+                                           kind_ == transport_kind::tcp ? "tcp" : "websocket",
+                                           protocol::str(h.sensor_version()), acked));
+  publish_source(event_kind::source_up);
   protocol::build_welcome(fbb_, kVersion, acked);
   send_built();
   env_.planner.joined(source_);
@@ -346,6 +365,8 @@ bool remote_link::on_tick() {
   const auto now = std::chrono::steady_clock::now();
   if (now - last_rx_ > std::chrono::seconds(protocol::kIdleTimeoutSeconds)) {
     collector_stats::bump(env_.stats.links_timed_out);
+    lost_ = true;
+    lost_why_ = "silent for " + std::to_string(protocol::kIdleTimeoutSeconds) + " s";
     return fail(wire::ErrorCode::Timeout,
                 "no frame for " + std::to_string(protocol::kIdleTimeoutSeconds) + " s; closing the link");
   }

@@ -15,6 +15,8 @@
 #include <flatbuffers/flatbuffers.h>
 
 #include "collector/auth/auth.h"
+#include "collector/core/events.h"
+#include "collector/core/messages.h"
 #include "collector/core/pipeline.h"
 #include "collector/core/sources.h"
 #include "collector/core/stats.h"
@@ -32,6 +34,8 @@ struct link_env {
   channel_planner& planner;
   ingest_pipeline& pipeline;
   collector_stats& stats;
+  message_bus& messages;
+  event_hub* events = nullptr;  // source up and down
 };
 
 class remote_link final : public message_handler {
@@ -65,6 +69,7 @@ class remote_link final : public message_handler {
   // Sends the channel plan the collector wants, if the sensor has not had it.
   void send_pending_config();
   bool fail(wire::ErrorCode code, const std::string& why);
+  void publish_source(event_kind k);
   void send_built();
 
   link_env& env_;
@@ -77,7 +82,9 @@ class remote_link final : public message_handler {
   std::chrono::steady_clock::time_point last_rx_;
   std::chrono::steady_clock::time_point last_ping_;
   std::uint64_t ping_nonce_ = 0;
-  bool unacked_ = false;  // batches stored in memory but not yet on disk: no Ack sent
+  bool unacked_ = false;
+  bool lost_ = false;  // went silent: its going is an error, not a goodbye
+  std::string lost_why_;  // batches stored in memory but not yet on disk: no Ack sent
 };
 
 }  // namespace hopwire::collector

@@ -52,6 +52,11 @@ admission admit(const request_head& h, const admission_env& env) {
   a.r = m.r;
   a.params = std::move(m.params);
 
+  if (a.r->open) {
+    a.what = admission::verdict::read_body;
+    return a;
+  }
+
   const std::string_view cookie = kismet_cookie(h.cookie);
   const std::string ip(h.remote_ip);
   if (!h.authorization.empty() || !cookie.empty()) {
@@ -70,7 +75,7 @@ admission admit(const request_head& h, const admission_env& env) {
   } else if (!cookie.empty()) {
     a.auth = env.auth.check_cookie(cookie);
   }
-  if (a.auth.ok() && by_password && !h.upgrade) {
+  if (a.auth.ok() && (by_password || (a.r->starts_session && !h.authorization.empty())) && !h.upgrade) {
     env.limiter.succeeded(ip);
     // A browser that logged in with a password gets a session cookie.
     a.set_cookie = "KISMET=" + env.auth.create_session(a.auth) + "; Path=/; HttpOnly; SameSite=Strict; Max-Age=" +
@@ -86,7 +91,7 @@ admission admit(const request_head& h, const admission_env& env) {
     }
     std::string why = given ? a.auth.message : "authentication required: HTTP Basic or Authorization: Bearer <token>";
     auto r = answer(std::move(a), 401, std::move(why));
-    r.reply.headers.emplace_back("WWW-Authenticate", "Basic realm=\"hopwire\", charset=\"UTF-8\"");
+    if (!h.from_script) r.reply.headers.emplace_back("WWW-Authenticate", "Basic realm=\"hopwire\", charset=\"UTF-8\"");
     return r;
   }
   if (a.auth.granted != role::admin && !(a.r->roles & mask(a.auth.granted))) {

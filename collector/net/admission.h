@@ -23,6 +23,9 @@ struct request_head {
   bool upgrade = false;            // a WebSocket upgrade request
   std::string_view authorization;  // the header's value, or empty
   std::string_view cookie;         // the Cookie header's value, or empty
+  // X-Requested-With: XMLHttpRequest (the web UI): a 401 then carries no
+  // WWW-Authenticate, so the browser shows the UI's login, not its own dialog.
+  bool from_script = false;
   std::optional<std::uint64_t> content_length;
   std::string_view remote_ip;
 };

@@ -348,6 +348,7 @@ class message_session : public std::enable_shared_from_this<message_session<Tran
     auto ex = t_.get_executor();
     message_io io;
     io.send = [this](std::span<const std::uint8_t> m, bool binary) { queue(m, binary); };
+    io.queued_bytes = [this] { return queued_bytes_; };
     io.post = [w, ex](std::function<void()> f) {
       net::post(ex, [w, f = std::move(f)] {
         auto self = w.lock();
@@ -479,7 +480,8 @@ class http_session {
   }
 
  private:
-  static std::string_view header(const http::request<http::string_body>& req, http::field f) {
+  template <class Field>
+  static std::string_view header(const http::request<http::string_body>& req, Field f) {
     auto it = req.find(f);
     return it == req.end() ? std::string_view() : std::string_view(it->value().data(), it->value().size());
   }
@@ -507,6 +509,7 @@ class http_session {
     head.upgrade = websocket::is_upgrade(req);
     head.authorization = header(req, http::field::authorization);
     head.cookie = header(req, http::field::cookie);
+    head.from_script = header(req, "X-Requested-With") == "XMLHttpRequest";
     if (const auto n = parser_->content_length()) head.content_length = *n;
     head.remote_ip = remote_ip_;
     adm_ = admit(head, admission_env{ctx_.parts.routes, ctx_.parts.auth, ctx_.parts.limiter, ctx_.uri_prefix,
@@ -547,6 +550,9 @@ class http_session {
     r.query = std::move(adm_.query);
     r.body = req.body();
     r.content_type = header(req, http::field::content_type);
+    r.session_cookie = kismet_cookie(header(req, http::field::cookie));
+    r.accept_encoding = header(req, http::field::accept_encoding);
+    r.if_none_match = header(req, http::field::if_none_match);
     r.auth = std::move(adm_.auth);
     r.remote = remote_endpoint_;
     http_reply reply;

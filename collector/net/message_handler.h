@@ -30,7 +30,11 @@ struct message_io {
   // Queues one message (binary or text on a WebSocket; framed on TCP).
   std::function<void(std::span<const std::uint8_t> msg, bool binary)> send;
   // Runs `f` later on the session's strand, if the session still exists.
+  // Any thread may call it.
   std::function<void(std::function<void()> f)> post;
+  // Bytes queued and not yet written (on the strand only): a handler that
+  // pushes (the event bus) drops instead of letting the queue reach its cut.
+  std::function<std::size_t()> queued_bytes;
 };
 
 // Why the transport refused a message before the handler could see it.

@@ -30,6 +30,9 @@ struct request {
   std::string_view content_type;
   auth_result auth;
   std::string_view remote;           // client address and port
+  std::string_view session_cookie;   // the KISMET cookie's value, if any
+  std::string_view accept_encoding;  // headers some answers depend on
+  std::string_view if_none_match;
 
   std::optional<std::string> query_param(std::string_view key) const;
 };
@@ -42,6 +45,13 @@ struct route {
   std::function<http_reply(request&)> handler;  // GET/POST
   std::size_t body_limit = 0;                   // bytes accepted in a request body
   message_handler_factory upgrade;              // WS
+  // Needs no credentials: the web UI's own files (the login page must load
+  // before anyone has logged in). Nothing with data is public.
+  bool open = false;
+  // A successful login here gets a session cookie whatever the credential
+  // (/session/check_login: the web UI's sign-in with a token). Elsewhere
+  // only a password login does, as in Kismet.
+  bool starts_session = false;
 };
 
 struct route_match {
@@ -53,6 +63,7 @@ struct route_match {
 class route_table {
  public:
   void add(route r) { routes_.push_back(std::move(r)); }
+  route& last() { return routes_.back(); }
   route_match match(std::string_view method, std::string_view path) const;
   const std::vector<route>& all() const { return routes_; }
 

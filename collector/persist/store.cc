@@ -357,14 +357,22 @@ void store::maintain() {
   else if (log_.low_water_bytes && free < log_.low_water_bytes) now_state = storage_state::low_space;
   state_ = now_state;
   if (now_state != before) {
-    if (now_state == storage_state::failing)
-      spdlog::error("storage: writes to {} fail ({}); sensors are not acknowledged until it recovers, "
-                    "{} MiB free", dir_.string(), last_error(), free >> 20);
-    else if (now_state == storage_state::low_space)
-      spdlog::warn("storage: {} MiB free on {}, below the low-water mark of {} MiB: the packet log sheds its "
-                   "oldest packets", free >> 20, dir_.string(), log_.low_water_bytes >> 20);
-    else
-      spdlog::info("storage: {} writes again ({} MiB free)", dir_.string(), free >> 20);
+    std::string text;
+    bool bad = true;
+    if (now_state == storage_state::failing) {
+      text = fmt::format("storage: writes to {} fail ({}); sensors are not acknowledged until it recovers, "
+                         "{} MiB free", dir_.string(), last_error(), free >> 20);
+      spdlog::error("{}", text);
+    } else if (now_state == storage_state::low_space) {
+      text = fmt::format("storage: {} MiB free on {}, below the low-water mark of {} MiB: the packet log sheds its "
+                         "oldest packets", free >> 20, dir_.string(), log_.low_water_bytes >> 20);
+      spdlog::warn("{}", text);
+    } else {
+      text = fmt::format("storage: {} writes again ({} MiB free)", dir_.string(), free >> 20);
+      spdlog::info("{}", text);
+      bad = false;
+    }
+    if (notify_) notify_(now_state, text, bad);
   }
 }
 

@@ -99,6 +99,11 @@ class store final : public source_store {
   std::uint64_t free_bytes() const { return free_bytes_.load(std::memory_order_relaxed); }
   std::uint64_t resumes() const { return resumes_.load(std::memory_order_relaxed); }
   std::uint64_t packet_log_limit() const { return log_limit_now_.load(std::memory_order_relaxed); }
+  // Told (on the persister's thread) when the state changes, with a sentence
+  // for people and whether it is bad news. Before start.
+  void on_state_change(std::function<void(storage_state, const std::string& text, bool bad)> fn) {
+    notify_ = std::move(fn);
+  }
 
  private:
   std::unique_ptr<rocksdb::DB> db_;
@@ -122,6 +127,7 @@ class store final : public source_store {
   std::atomic<bool> write_failed_{false};
   std::chrono::steady_clock::time_point last_resume_try_{};
   std::string last_error_;
+  std::function<void(storage_state, const std::string&, bool)> notify_;
 };
 
 }  // namespace hopwire::collector

@@ -12,6 +12,9 @@
 #include <string>
 #include <string_view>
 
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
 #include "collector/api/json_limits.h"
 #include "collector/api/list_request.h"
 #include "collector/api/scan_report.h"
@@ -71,7 +74,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (read) {
       if (req.fields.size() > kMaxFields || req.regex.size() > kMaxRegexTerms) std::abort();
       const auto& dev = device_doc();
-      for (const auto& f : req.fields) resolve(dev, f.path);
+      rapidjson::StringBuffer out;
+      rapidjson::Writer<rapidjson::StringBuffer> w(out);
+      w.StartArray();
+      for (const auto& f : req.fields) emit_path(w, dev, f.path, 0);
+      w.EndArray();
       for (const auto& t : req.regex) any_match(dev, t.path, 0, *t.re);
     }
   }

@@ -25,9 +25,11 @@ ALLOWED = {
     "plan": {"core", "config", "decode"},
     "persist": {"core", "decode", "track", "stream", "net"},
     "link": {"core", "decode", "plan", "auth", "net", "config"},
-    "api": {"core", "decode", "track", "stream", "plan", "persist", "net", "auth", "config"},
-    "app": {"core", "decode", "track", "stream", "plan", "persist", "link", "net", "api", "auth", "config"},
+    "api": {"core", "decode", "track", "stream", "plan", "persist", "net", "auth", "config", "alerts", "web"},
+    "app": {"core", "decode", "track", "stream", "plan", "persist", "link", "net", "api", "auth", "config", "alerts",
+            "web"},
     "web": set(),
+    "alerts": {"core", "decode", "track", "config", "net"},
 }
 INCLUDE = re.compile(r'^\s*#\s*include\s+"collector/([a-z_]+)/', re.M)
 
