@@ -46,8 +46,9 @@ sensor_pid=$!
 cat <<EOT
 
 Hopwire is running.
-  Collector:       http://127.0.0.1:$port/  (sensors connect to ws://127.0.0.1:$port/datasource/remote/remotesource.ws)
+  Web UI:          http://127.0.0.1:$port/   <- open this; log in as admin
   Admin password:  $pwfile   (user admin)
+  Sensors connect: ws://127.0.0.1:$port/datasource/remote/remotesource.ws
   Sensor:          replaying $(basename "$capture") in a loop, as source 'quickstart-replay'
   Logs:            $top/var/quickstart/collector.log, sensor.log
 

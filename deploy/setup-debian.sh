@@ -27,6 +27,7 @@ case "$profile" in
   nginx-light
   qemu-system-x86 busybox-static cpio kmod xz-utils iw tcpdump hostapd wpasupplicant
   wireless-regdb socat linux-image-amd64
+  chromium python3-websockets python3-scapy libwebsockets17
 "
     ;;
   *) echo "usage: $0 [build|test]" >&2; exit 2 ;;
@@ -38,6 +39,12 @@ for p in $packages; do
     missing="$missing $p"
   fi
 done
+
+# The web UI is built with Node.js and npm (Debian's packages, unless a
+# newer Node.js is installed already).
+if ! command -v npm >/dev/null 2>&1; then
+  missing="$missing nodejs npm"
+fi
 
 if [ -z "$missing" ]; then
   exit 0
