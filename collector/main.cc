@@ -64,6 +64,11 @@ int main(int argc, char** argv) {
                                  "Queue per live pcap-ng stream; a client too slow to keep it from filling "
                                  "loses whole packets (counted in /pcap/streams.json)")
                       ->default_str("4MiB");
+  bool kismet_sensors = false;
+  auto* o_kismet = app.add_flag("--kismet-sensors", kismet_sensors,
+                                "Let Kismet's capture tools connect (kismet_cap_*; v3 protocol). They send "
+                                "credentials in the URL, which this allows on the sensor path only: use a "
+                                "datasource token and TLS (docs/kismet-compat.md)");
   std::string low_water;
   auto* o_lowwater = app.add_option("--storage-low-water", low_water,
                                     "Free space on the state directory's file system below which the packet log "
@@ -164,6 +169,7 @@ int main(int argc, char** argv) {
     if (cfg.packet_log_max && cfg.packet_log_max < (4u << 20))
       throw std::invalid_argument("--packet-log-max must be 0 (off) or at least 4MiB");
     if (o_lowwater->count()) cfg.storage_low_water = parse_size(low_water);
+    if (o_kismet->count()) cfg.kismet_sensors = kismet_sensors;
     if (o_answer->count()) {
       cfg.answer_memory = parse_size(answer_memory);
       if (cfg.answer_memory < (4u << 20)) throw std::invalid_argument("--answer-memory must be at least 4MiB");

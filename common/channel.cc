@@ -120,7 +120,9 @@ unsigned mhz_to_channel(std::uint32_t mhz) {
   if (mhz == 5935) return 2;
   if (mhz >= 5955 && mhz <= 7115 && mhz % 5 == 0 && (mhz - 5950) / 5 % 4 == 1) return (mhz - 5950) / 5;
   if (mhz >= 4910 && mhz <= 4980 && mhz % 5 == 0) return (mhz - 4000) / 5;
-  if (mhz >= 5160 && mhz <= 5905 && mhz % 5 == 0) return (mhz - 5000) / 5;
+  // Only the numbers the table itself gives back a frequency for.
+  if (mhz >= 5160 && mhz <= 5905 && mhz % 5 == 0 && channel_to_mhz((mhz - 5000) / 5, wifi_band::ghz5) == mhz)
+    return (mhz - 5000) / 5;
   return 0;
 }
 

@@ -45,6 +45,15 @@ bool check_batch(const wire::PacketBatch& batch, std::string& why) {
     why = "batch sequence 0 is not valid (sequences start at 1)";
     return false;
   }
+  // The Verifier checks a vector's length field, not that its 8-byte
+  // structs are aligned (flatbuffers 2.0.8); reading a misaligned
+  // PacketRecord is undefined behaviour.
+  auto aligned = [](const void* p) { return reinterpret_cast<std::uintptr_t>(p) % 8 == 0; };
+  if ((packets && packets->size() && !aligned(packets->Data())) ||
+      (batch.gps() && batch.gps()->size() && !aligned(batch.gps()->Data()))) {
+    why = "batch records are not 8-byte aligned";
+    return false;
+  }
   if (!packets) return true;
   if (packets->size() > kMaxBatchPackets) {
     why = "batch holds " + std::to_string(packets->size()) + " packets, limit " +

@@ -88,6 +88,11 @@ std::optional<source_definition> source_definition::try_parse(std::string_view t
       why = "source option '" + std::string(t) + "' has no key";
       return std::nullopt;
     }
+    // Keys are names: a comma or quote in one could not be written back.
+    if (key.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_-") != std::string::npos) {
+      why = "source option key '" + key + "' may hold only letters, digits, '_' and '-'";
+      return std::nullopt;
+    }
     def.options_.emplace_back(std::move(key), std::string(trim(t.substr(eq + 1))));
   }
   return def;

@@ -16,6 +16,9 @@ constexpr std::uint32_t kObsoletePacketType = 2;
 constexpr std::uint32_t kSpbType = 3;
 constexpr std::uint32_t kEpbType = 6;
 constexpr std::uint32_t kByteOrderMagic = 0x1A2B3C4D;
+// The link type of an interface whose description was too large to read:
+// its packets are skipped (and counted).
+constexpr std::uint32_t kSkippedInterface = 0xffffffff;
 
 std::uint32_t bswap32(std::uint32_t v) { return __builtin_bswap32(v); }
 }  // namespace
@@ -135,7 +138,8 @@ std::uint64_t capture_file::to_ns(const interface_info& ifc, std::uint64_t ts) c
     const std::uint64_t frac = ts % units;
     ns = sec * 1000000000ull + frac_to_ns(frac, units);
   }
-  return ns + static_cast<std::uint64_t>(ifc.ts_offset_sec * 1000000000ll);
+  // Unsigned: an offset of centuries must wrap, not overflow.
+  return ns + static_cast<std::uint64_t>(ifc.ts_offset_sec) * 1000000000ull;
 }
 
 capture_file::result capture_file::next(file_packet& out) {
@@ -234,6 +238,13 @@ capture_file::result capture_file::next_pcapng(file_packet& out) {
     if (total < 12 || total % 4 != 0) return fail("bad block length " + std::to_string(total));
     if (total > cap_) {
       // Bigger than our buffer: no packet of ours is that large; skip it.
+      // An interface description still takes its number, or every later
+      // interface's packets would get the wrong link type.
+      if (type == kIdbType) {
+        interface_info placeholder;
+        placeholder.dlt = kSkippedInterface;
+        interfaces_.push_back(placeholder);
+      }
       if (std::fseek(file_, static_cast<long>(file_offset_ + pos_ + total), SEEK_SET) != 0)
         return fail("cannot skip oversize block");
       file_offset_ += pos_ + total;
@@ -261,7 +272,7 @@ capture_file::result capture_file::next_pcapng(file_packet& out) {
         const std::uint32_t caplen = rd32(body + 12);
         const std::uint32_t orig = rd32(body + 16);
         if (caplen > body_len - 20) return fail("packet data runs past its block");
-        if (ifid >= interfaces_.size()) {
+        if (ifid >= interfaces_.size() || interfaces_[ifid].dlt == kSkippedInterface) {
           ++skipped_;
           break;
         }
@@ -274,7 +285,7 @@ capture_file::result capture_file::next_pcapng(file_packet& out) {
         return result::packet;
       }
       case kSpbType: {
-        if (body_len < 4 || interfaces_.empty()) {
+        if (body_len < 4 || interfaces_.empty() || interfaces_[0].dlt == kSkippedInterface) {
           ++skipped_;
           break;
         }
@@ -295,7 +306,7 @@ capture_file::result capture_file::next_pcapng(file_packet& out) {
         const std::uint32_t caplen = rd32(body + 12);
         const std::uint32_t orig = rd32(body + 16);
         if (caplen > body_len - 20) return fail("packet data runs past its block");
-        if (ifid >= interfaces_.size()) {
+        if (ifid >= interfaces_.size() || interfaces_[ifid].dlt == kSkippedInterface) {
           ++skipped_;
           break;
         }

@@ -17,6 +17,17 @@ namespace hopwire::sensor {
 
 namespace {
 
+// Records still in the ring. A push the ring refused counts as dropped but
+// was never captured, so the difference can dip below zero: clamp it.
+std::uint64_t held_records(const ring_counters& c) {
+  const auto gone = c.acked + c.dropped_ring;
+  return c.captured > gone ? c.captured - gone : 0;
+}
+
+}  // namespace
+
+namespace {
+
 std::string base64(std::string_view in) {
   std::string out;
   out.resize(beast::detail::base64::encoded_size(in.size()));
@@ -224,7 +235,7 @@ void link_client::handle_frame(const wire::Frame& frame) {
       const auto c = ring_.counters();
       spdlog::info("connected to {}:{} (collector {}), source {} '{}'; {} records waiting", opts_.host, opts_.port,
                    protocol::str(w->collector_version()), source_.identity().uuid, source_.identity().name,
-                   c.captured - c.acked - c.dropped_ring);
+                   held_records(c));
       pump();
       maybe_complete();
       return;
@@ -398,7 +409,7 @@ void link_client::note_unacknowledged(std::chrono::steady_clock::time_point now)
   spdlog::warn("the collector is not acknowledging (nothing for {} s, {} batches in flight); holding {} records "
                "in the ring ({} of {} bytes used)",
                std::chrono::duration_cast<std::chrono::seconds>(now - unacked_since_).count(), c.inflight_batches,
-               c.captured - c.acked - c.dropped_ring, c.bytes_used, c.bytes_total);
+               held_records(c), c.bytes_used, c.bytes_total);
 }
 
 void link_client::on_tick() {

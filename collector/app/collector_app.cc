@@ -20,6 +20,8 @@
 #include "collector/core/source_table.h"
 #include "collector/core/sources.h"
 #include "collector/core/stats.h"
+#include "collector/link/kismet_link.h"
+#include "collector/link/link_selector.h"
 #include "collector/link/remote_link.h"
 #include "collector/net/http_server.h"
 #include "collector/persist/device_persister.h"
@@ -166,12 +168,22 @@ int run_collector(const settings& cfg, const std::string& config_file) {
   api.bus = &bus;
   events.subscribe(&bus, event_bus::kTrackerKinds);
   messages.subscribe([&bus](const bus_message& m) { bus.publish_message(m); });
-  const route_table routes = collector_routes(api, remote_link::factory(links), bus.factory());
+  route_table routes = collector_routes(api, sensor_link_factory(links, cfg.kismet_sensors), bus.factory());
+  if (cfg.kismet_sensors) {
+    // Kismet's tools put their credentials in the URL; allowed on the
+    // sensor path alone, never logged.
+    if (auto* r = routes.find("WS", protocol::kWebSocketPath)) r->url_credentials = true;
+    spdlog::warn("kismet_sensors is on: Kismet's capture tools may connect, with credentials in the URL of the sensor "
+                 "path (never logged) or, on the TCP port, none at all; use datasource tokens, TLS, and keep the TCP "
+                 "port on loopback");
+  }
   bus.start();
 
   // Declared after everything the sessions use, so it is destroyed first.
   boost::asio::io_context io(static_cast<int>(cfg.threads));
-  http_server server(io, http_server_parts{routes, auth, limiter, answers, net, remote_link::factory(links)},
+  http_server server(io,
+                     http_server_parts{routes, auth, limiter, answers, net, remote_link::factory(links),
+                                       cfg.kismet_sensors ? kismet_link_factory(links) : message_handler_factory{}},
                      cfg.server);
   server.start();
 

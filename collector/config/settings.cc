@@ -220,6 +220,8 @@ std::vector<std::string> check_settings_yaml(const std::filesystem::path& path, 
         if (out.threads == 0 || out.threads > 64) throw std::runtime_error(where(path, v) + ": threads: expected 1 to 64");
       } else if (key == "max_devices") {
         out.max_devices = scalar<std::size_t>(path, key, v, "a number of devices (0 = no limit)");
+      } else if (key == "kismet_sensors") {
+        out.kismet_sensors = scalar<bool>(path, key, v, "true or false");
       } else if (key == "storage_low_water") {
         out.storage_low_water = parse_size(scalar<std::string>(path, key, v, "a size such as 256MiB (0 = off)"));
       } else if (key == "answer_memory") {
@@ -246,7 +248,7 @@ std::vector<std::string> check_settings_yaml(const std::filesystem::path& path, 
         throw std::runtime_error(where(path, kvp.first) + ": unknown setting '" + key +
                                  "' (known: listen, state_dir, remote_capture_port, remote_capture_listen, "
                                  "tls_cert, tls_key, allow_plain_http, threads, log_level, max_devices, oui_file, "
-                                 "answer_memory, storage_low_water, pcap_queue, packet_log_max, packet_retention, uri_prefix, groups, sensors)");
+                                 "answer_memory, storage_low_water, kismet_sensors, pcap_queue, packet_log_max, packet_retention, uri_prefix, groups, sensors)");
       }
     } catch (const std::invalid_argument& e) {
       errors.push_back(where(path, v) + ": " + e.what());

@@ -20,11 +20,12 @@ constexpr std::size_t kChunk = 128;
 // What the collector changes in every packet of a batch, read once.
 struct batch_adjustments {
   bool stamp = false;
-  std::int64_t shift = 0;
+  bool forward = true;  // the batch moves later (else earlier) by shift
+  std::uint64_t shift = 0;
   std::optional<gps_fix> fix;
 
   void apply(decoded_packet& p) const {
-    if (stamp) p.ts_ns = static_cast<std::uint64_t>(static_cast<std::int64_t>(p.ts_ns) + shift);
+    if (stamp) p.ts_ns = forward ? p.ts_ns + shift : (p.ts_ns > shift ? p.ts_ns - shift : 0);
     if (fix && !p.has_gps) {
       p.has_gps = true;
       p.lat = fix->lat;
@@ -50,7 +51,12 @@ ingest_source ingest_pipeline::begin(source_entry& source, std::uint64_t newest_
   }
   // Shift the batch so its newest packet is "now": spacing and order
   // within the batch stay as the sensor measured them.
-  if (adj.stamp) adj.shift = static_cast<std::int64_t>(wall_ns()) - static_cast<std::int64_t>(newest_ns);
+  if (adj.stamp) {
+    // In unsigned arithmetic: a sensor's clock may say anything.
+    const std::uint64_t now = wall_ns();
+    adj.forward = now >= newest_ns;
+    adj.shift = adj.forward ? now - newest_ns : newest_ns - now;
+  }
   // Packets without a position of their own take the virtual GPS's, else
   // the fleet file's fixed location.
   adj.fix = meta.empty() ? fixed : gps_.get(meta);

@@ -37,11 +37,6 @@ admission admit(const request_head& h, const admission_env& env) {
   if (qpos != std::string_view::npos) a.query = parse_query(h.target.substr(qpos + 1));
   SPDLOG_TRACE("request {} {} from {}", h.method, a.path, h.remote_ip);
 
-  if (query_has_credentials(a.query))
-    return answer(std::move(a), 400,
-                  "credentials in the URL are refused: send them in the Authorization header "
-                  "(HTTP Basic or Bearer token)");
-
   const std::string_view method = h.upgrade ? std::string_view("WS") : h.method == "HEAD" ? "GET" : h.method;
   auto m = env.routes.match(method, a.path);
   if (!m.r) {
@@ -51,6 +46,11 @@ admission admit(const request_head& h, const admission_env& env) {
   }
   a.r = m.r;
   a.params = std::move(m.params);
+  const bool url_creds = query_has_credentials(a.query);
+  if (url_creds && !a.r->url_credentials)
+    return answer(std::move(a), 400,
+                  "credentials in the URL are refused: send them in the Authorization header "
+                  "(HTTP Basic or Bearer token)");
 
   if (a.r->open) {
     a.what = admission::verdict::read_body;
@@ -59,7 +59,7 @@ admission admit(const request_head& h, const admission_env& env) {
 
   const std::string_view cookie = kismet_cookie(h.cookie);
   const std::string ip(h.remote_ip);
-  if (!h.authorization.empty() || !cookie.empty()) {
+  if (!h.authorization.empty() || !cookie.empty() || url_creds) {
     if (const unsigned wait = env.limiter.retry_after(ip)) {
       std::string why = "too many failed logins from " + ip + "; try again in " + std::to_string(wait) + " s";
       auto r = answer(std::move(a), 429, std::move(why));
@@ -68,7 +68,18 @@ admission admit(const request_head& h, const admission_env& env) {
     }
   }
   bool by_password = false;
-  if (!h.authorization.empty()) {
+  std::string q_user, q_password, q_token;
+  if (url_creds) {
+    for (const auto& [k, v] : a.query) {
+      if (k == "user") q_user = v;
+      else if (k == "password") q_password = v;
+      else if (k == "KISMET") q_token = v;
+    }
+  }
+  if (h.authorization.empty() && cookie.empty() && url_creds) {
+    // Kismet's tools: ?user=&password= or ?KISMET=<token>. Never logged.
+    a.auth = !q_token.empty() ? env.auth.check_cookie(q_token) : env.auth.check_basic(q_user, q_password);
+  } else if (!h.authorization.empty()) {
     const auto& v = h.authorization;
     by_password = v.size() > 6 && (v[0] == 'B' || v[0] == 'b') && (v[1] == 'a' || v[1] == 'A');
     a.auth = env.auth.check_authorization(v);

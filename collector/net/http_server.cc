@@ -270,38 +270,35 @@ class ws_transport {
   std::size_t max_ = 0;
 };
 
-// The legacy TCP link: a 4-byte little-endian length, then one message.
+// The legacy TCP port, which carries either link protocol, told apart by
+// the first four bytes (already read by the listener):
+//   ours:     a 4-byte little-endian length, then one message;
+//   Kismet's: self-delimiting v3 frames (20-byte header, big-endian length
+//             at byte 8, then the payload); a message is a whole frame.
 class tcp_transport {
  public:
-  explicit tcp_transport(beast::tcp_stream&& s) : s_(std::move(s)) {}
+  tcp_transport(beast::tcp_stream&& s, link_protocol framing, std::array<std::uint8_t, 4> first)
+      : s_(std::move(s)), framing_(framing), first_(first) {}
 
   void set_limit(std::size_t max_message) { max_ = max_message; }
 
   template <class Handler>
   void read(Handler&& h) {
+    if (framing_ == link_protocol::kismet_v3) return read_v3(std::forward<Handler>(h));
+    if (pending_first_) {
+      pending_first_ = false;
+      prefix_ = first_;
+      return on_prefix(beast::error_code{}, std::forward<Handler>(h));
+    }
     net::async_read(s_, net::buffer(prefix_),
                     [this, h = std::forward<Handler>(h)](beast::error_code ec, std::size_t) mutable {
-                      if (ec) return h(ec, read_result{});
-                      const std::uint32_t n = std::uint32_t(prefix_[0]) | std::uint32_t(prefix_[1]) << 8 |
-                                              std::uint32_t(prefix_[2]) << 16 | std::uint32_t(prefix_[3]) << 24;
-                      if (n > max_) {
-                        read_result r;
-                        r.too_large = true;
-                        r.size = n;
-                        return h(ec, r);
-                      }
-                      body_.resize(n);
-                      net::async_read(s_, net::buffer(body_),
-                                      [this, h = std::move(h)](beast::error_code ec2, std::size_t) mutable {
-                                        read_result r;
-                                        r.data = body_;
-                                        h(ec2, r);
-                                      });
+                      on_prefix(ec, std::move(h));
                     });
   }
 
   template <class Handler>
   void write(const std::vector<std::uint8_t>& msg, bool, Handler&& h) {
+    if (framing_ == link_protocol::kismet_v3) return net::async_write(s_, net::buffer(msg), std::forward<Handler>(h));
     const auto n = static_cast<std::uint32_t>(msg.size());
     out_prefix_ = {std::uint8_t(n), std::uint8_t(n >> 8), std::uint8_t(n >> 16), std::uint8_t(n >> 24)};
     const std::array<net::const_buffer, 2> bufs{net::buffer(out_prefix_), net::buffer(msg)};
@@ -322,7 +319,60 @@ class tcp_transport {
   auto get_executor() { return s_.get_executor(); }
 
  private:
+  template <class Handler>
+  void on_prefix(beast::error_code ec, Handler&& h) {
+    if (ec) return h(ec, read_result{});
+    const std::uint32_t n = std::uint32_t(prefix_[0]) | std::uint32_t(prefix_[1]) << 8 | std::uint32_t(prefix_[2]) << 16 |
+                            std::uint32_t(prefix_[3]) << 24;
+    if (n > max_) {
+      read_result r;
+      r.too_large = true;
+      r.size = n;
+      return h(ec, r);
+    }
+    body_.resize(n);
+    net::async_read(s_, net::buffer(body_), [this, h = std::forward<Handler>(h)](beast::error_code ec2, std::size_t) mutable {
+      read_result r;
+      r.data = body_;
+      h(ec2, r);
+    });
+  }
+
+  template <class Handler>
+  void read_v3(Handler&& h) {
+    constexpr std::size_t kHeader = 20;
+    body_.resize(kHeader);
+    std::size_t have = 0;
+    if (pending_first_) {
+      pending_first_ = false;
+      std::copy(first_.begin(), first_.end(), body_.begin());
+      have = first_.size();
+    }
+    net::async_read(s_, net::buffer(body_.data() + have, kHeader - have),
+                    [this, h = std::forward<Handler>(h)](beast::error_code ec, std::size_t) mutable {
+                      if (ec) return h(ec, read_result{});
+                      const std::uint32_t len = std::uint32_t(body_[8]) << 24 | std::uint32_t(body_[9]) << 16 |
+                                                std::uint32_t(body_[10]) << 8 | std::uint32_t(body_[11]);
+                      if (std::size_t(len) + kHeader > max_) {
+                        read_result r;
+                        r.too_large = true;
+                        r.size = std::size_t(len) + kHeader;
+                        return h(ec, r);
+                      }
+                      body_.resize(kHeader + len);
+                      net::async_read(s_, net::buffer(body_.data() + kHeader, len),
+                                      [this, h = std::move(h)](beast::error_code ec2, std::size_t) mutable {
+                                        read_result r;
+                                        r.data = body_;
+                                        h(ec2, r);
+                                      });
+                    });
+  }
+
   beast::tcp_stream s_;
+  link_protocol framing_;
+  std::array<std::uint8_t, 4> first_{};
+  bool pending_first_ = true;
   std::array<std::uint8_t, 4> prefix_{}, out_prefix_{};
   std::vector<std::uint8_t> body_;
   std::size_t max_ = 0;
@@ -873,12 +923,7 @@ class listener : public std::enable_shared_from_this<listener> {
     }
     socket.set_option(tcp::no_delay(true), ec);
     if (kind_ == listener_kind::tcp_link) {
-      auto s = std::make_shared<tcp_link_session>(tcp_transport(beast::tcp_stream(std::move(socket))), ctx_,
-                                                  std::move(slot));
-      connection_info who;
-      who.transport = transport_kind::tcp;
-      who.remote_ip = ip;
-      s->start(who, ctx_.parts.tcp_link);
+      detect_link(std::make_shared<beast::tcp_stream>(std::move(socket)), ip, std::move(slot));
     } else if (tls_) {
       std::make_shared<detect_session>(std::move(socket), *tls_, ctx_, allow_plain_, std::move(slot))->run();
     } else {
@@ -887,6 +932,39 @@ class listener : public std::enable_shared_from_this<listener> {
           ->run();
     }
     do_accept();
+  }
+
+  // The TCP port's protocol, from its first four bytes (within the request
+  // timeout): Kismet's frames start 0xDECAFBAD, ours with a length.
+  void detect_link(std::shared_ptr<beast::tcp_stream> stream, std::string ip, connection_limits::slot_ptr slot) {
+    auto first = std::make_shared<std::array<std::uint8_t, 4>>();
+    stream->expires_after(kRequestTimeout);
+    net::async_read(*stream, net::buffer(*first),
+                    [this, self = shared_from_this(), stream, first, ip = std::move(ip),
+                     slot = std::move(slot)](beast::error_code ec, std::size_t) mutable {
+                      if (ec) return;
+                      stream->expires_never();
+                      const bool v3 = (*first)[0] == 0xde && (*first)[1] == 0xca && (*first)[2] == 0xfb &&
+                                      (*first)[3] == 0xad;
+                      const auto& factory = v3 ? ctx_.parts.kismet_tcp : ctx_.parts.tcp_link;
+                      if (!factory) {
+                        ctx_.refusals.warn("a Kismet capture tool connected to the TCP port from {}; Kismet tools "
+                                           "are off (kismet_sensors: true in the config turns them on)",
+                                           ip);
+                        beast::error_code e;
+                        stream->socket().close(e);
+                        return;
+                      }
+                      auto s = std::make_shared<tcp_link_session>(
+                          tcp_transport(std::move(*stream), v3 ? link_protocol::kismet_v3 : link_protocol::hopwire,
+                                        *first),
+                          ctx_, std::move(slot));
+                      connection_info who;
+                      who.transport = transport_kind::tcp;
+                      who.remote_ip = ip;
+                      who.protocol = v3 ? link_protocol::kismet_v3 : link_protocol::hopwire;
+                      s->start(who, factory);
+                    });
   }
 
   // Over a connection limit: an HTTP client is told why (best effort, the

@@ -28,6 +28,8 @@ struct http_server_parts {
   net_stats& stats;
   // The protocol of the legacy TCP port (framed messages); empty: no TCP port.
   message_handler_factory tcp_link;
+  // Kismet's capture tools on the same port (v3 frames); empty: refused.
+  message_handler_factory kismet_tcp;
 };
 
 class http_server {

@@ -16,6 +16,11 @@
 namespace hopwire::collector {
 
 enum class transport_kind : std::uint8_t { websocket, tcp };
+// Which link protocol a TCP stream speaks, told by its first bytes: ours
+// (a 4-byte length, then a FlatBuffers frame) or Kismet's v3 external
+// protocol (frames starting 0xDECAFBAD). On a WebSocket the handler decides
+// from the first message.
+enum class link_protocol : std::uint8_t { hopwire, kismet_v3 };
 
 // Who is on the other end, as far as the transport knows.
 struct connection_info {
@@ -23,6 +28,7 @@ struct connection_info {
   std::string remote_ip;
   std::optional<role> upgrade_role;  // proven on the WebSocket upgrade; the TCP link has none
   std::string principal;
+  link_protocol protocol = link_protocol::hopwire;  // TCP: from the first bytes
 };
 
 // What the session offers the handler.

@@ -52,6 +52,10 @@ struct route {
   // (/session/check_login: the web UI's sign-in with a token). Elsewhere
   // only a password login does, as in Kismet.
   bool starts_session = false;
+  // Credentials in the query string (?user=&password=, ?KISMET=) accepted
+  // here — only Kismet's capture tools need it, and only when the operator
+  // turned kismet_sensors on. Everywhere else they are refused.
+  bool url_credentials = false;
 };
 
 struct route_match {
@@ -64,6 +68,12 @@ class route_table {
  public:
   void add(route r) { routes_.push_back(std::move(r)); }
   route& last() { return routes_.back(); }
+  // The route with exactly this method and pattern, or null.
+  route* find(std::string_view method, std::string_view pattern) {
+    for (auto& r : routes_)
+      if (r.method == method && r.pattern == pattern) return &r;
+    return nullptr;
+  }
   route_match match(std::string_view method, std::string_view path) const;
   const std::vector<route>& all() const { return routes_; }
 
