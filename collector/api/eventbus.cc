@@ -184,21 +184,6 @@ class eventbus_session final : public message_handler {
   std::function<void()> gone_;
 };
 
-// One value with the fields simplification, as Kismet applies it to each
-// value of an event: an object of the named fields (0 for a missing one).
-void write_simplified(writer& w, const rapidjson::Value& v, const std::vector<field_spec>& fields) {
-  if (fields.empty()) {
-    v.Accept(w);
-    return;
-  }
-  w.StartObject();
-  for (const auto& f : fields) {
-    w.Key(f.name.data(), static_cast<rapidjson::SizeType>(f.name.size()));
-    if (!emit_path(w, v, f.path, 0)) w.Uint(0);
-  }
-  w.EndObject();
-}
-
 std::string fields_key(const std::vector<field_spec>& fields) {
   std::string k;
   for (const auto& f : fields) {

@@ -81,6 +81,23 @@ bool emit_path(H& h, const rapidjson::Value& v, const std::vector<std::string>& 
   return it != v.MemberEnd() && emit_path(h, it->value, path, i + 1);
 }
 
+// A value with the fields simplification: the value itself when `fields` is
+// empty, else an object of the named fields (0 for a missing one, as
+// Kismet answers).
+template <typename H>
+void write_simplified(H& h, const rapidjson::Value& v, const std::vector<field_spec>& fields) {
+  if (fields.empty()) {
+    v.Accept(h);
+    return;
+  }
+  h.StartObject();
+  for (const auto& f : fields) {
+    h.Key(f.name.data(), static_cast<rapidjson::SizeType>(f.name.size()));
+    if (!emit_path(h, v, f.path, 0)) h.Uint(0);
+  }
+  h.EndObject();
+}
+
 // Like resolve(), but an array or object in the middle of the path is
 // searched element by element: regex on "dot11.device/
 // dot11.device.advertised_ssid_map/dot11.advertisedssid.ssid" matches any

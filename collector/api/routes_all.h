@@ -10,6 +10,9 @@ namespace hopwire::collector {
 
 void add_api_routes(route_table& t, api_context& api);
 
+// Kismet's /devices/monitor.ws handler.
+message_handler_factory device_monitor_factory(api_context& api);
+
 // A source as all_sources.json shows it (the event bus sends the same).
 std::string source_json(const source_entry& s);
 

@@ -77,6 +77,8 @@ route_table collector_routes(api_context& api, message_handler_factory sensor_li
      std::move(sensor_link));
   ws("/eventbus/events.ws", mask(role::readonly),
      "Kismet's event bus: SUBSCRIBE/UNSUBSCRIBE topics, get {TOPIC: value} pushed", std::move(event_bus));
+  ws("/devices/monitor.ws", mask(role::readonly),
+     "Kismet's device monitor: watch a device or every one at a rate, with fields", device_monitor_factory(api));
   add_api_routes(t, api);
   return t;
 }

@@ -172,3 +172,31 @@ def test_credentials_go_in_headers_only_and_bad_requests_are_answered(collector)
             assert "SUBSCRIBE" in err["hopwire.eventbus.error"]
 
     asyncio.run(run())
+
+
+def test_device_monitor_sends_changed_devices_at_the_rate_asked_with_fields(collector):
+    token = collector.token("readonly", "monitor")
+    s = Sensor(collector, "%s:name=mon,realtime=false" % WIFITE)
+    assert s.run() == 0, s.out
+    devices = devices_of(collector)
+    one = sorted(devices)[0]
+
+    async def run():
+        async with websockets.connect("ws://127.0.0.1:%d/devices/monitor.ws" % collector.port,
+                                      extra_headers=auth_header(token)) as ws:
+            await ws.send(json.dumps({"monitor": "*", "request": 1, "rate": 1,
+                                      "fields": ["kismet.device.base.macaddr"]}))
+            everything = await collect(ws, 4, lambda m: len(m) >= len(devices))
+            await ws.send(json.dumps({"cancel": 1}))
+            await ws.send(json.dumps({"monitor": one, "request": 2, "rate": 1}))
+            single = await collect(ws, 3, lambda m: any("kismet.device.base.key" in x for x in m))
+            await ws.send(json.dumps({"monitor": "nonsense", "request": 3, "rate": 1}))
+            bad = await collect(ws, 2, lambda m: any("hopwire.monitor.error" in x for x in m))
+            return everything, single, bad
+
+    everything, single, bad = asyncio.run(run())
+    assert {m["kismet.device.base.macaddr"] for m in everything if "kismet.device.base.macaddr" in m} == devices
+    assert all(set(m) == {"kismet.device.base.macaddr"} for m in everything), everything[:2]
+    full = [m for m in single if "kismet.device.base.key" in m]
+    assert full and full[0]["kismet.device.base.macaddr"] == one
+    assert any("hopwire.monitor.error" in m for m in bad)
