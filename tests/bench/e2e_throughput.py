@@ -54,6 +54,9 @@ def main():
     ap.add_argument("--frames", type=int, default=1_000_000)
     ap.add_argument("--small", type=int, default=10_000, help="frames for the small RSS run")
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--aps", type=int, default=50, help="access points in the crafted mix")
+    ap.add_argument("--clients", type=int, default=1000, help="client stations in the crafted mix")
+    ap.add_argument("--packet-log", default=None, help="--packet-log-max for the collector (default: its own)")
     args = ap.parse_args()
     build = pathlib.Path(args.build)
     collector_bin = build / "collector" / "hopwire-collector"
@@ -63,7 +66,8 @@ def main():
     big = work / "big.pcap"
     small = work / "small.pcap"
     maker = TOP / "tests" / "tools" / "make_capture.py"
-    subprocess.run([sys.executable, str(maker), str(big), "--frames", str(args.frames)], check=True)
+    subprocess.run([sys.executable, str(maker), str(big), "--frames", str(args.frames), "--aps", str(args.aps),
+                    "--clients", str(args.clients)], check=True)
     subprocess.run([sys.executable, str(maker), str(small), "--frames", str(args.small)], check=True)
     big_bytes = big.stat().st_size
 
@@ -71,7 +75,8 @@ def main():
     port = free_port()
     env = dict(os.environ, HOPWIRE_ADMIN_PASSWORD="bench-password-not-secret")
     coll = subprocess.Popen([str(collector_bin), "--state-dir", str(state), "--listen", "127.0.0.1:%d" % port,
-                             "--remote-capture-port", "0", "--log-level", "warn"], env=env)
+                             "--remote-capture-port", "0", "--log-level", "warn"]
+                            + (["--packet-log-max", args.packet_log] if args.packet_log else []), env=env)
     try:
         wait_port(port)
         token = subprocess.run([str(collector_bin), "token", "create", "--state-dir", str(state), "--role",
@@ -91,7 +96,8 @@ def main():
         coll.wait()
 
     t = statistics.median(times)
-    print("frames per run:            %d (%.1f MB capture file)" % (args.frames, big_bytes / 1e6))
+    print("frames per run:            %d (%.1f MB capture file; %d APs, %d clients)" % (
+        args.frames, big_bytes / 1e6, args.aps, args.clients))
     print("end-to-end time (median):  %.3f s   runs: %s" % (t, ", ".join("%.3f" % x for x in times)))
     print("throughput:                %.0f packets/s" % (args.frames / t))
     print("                           %.1f MB/s of capture file" % (big_bytes / t / 1e6))
