@@ -8,6 +8,7 @@
 #include <rapidjson/writer.h>
 
 #include "collector/api/command_json.h"
+#include "collector/api/json_reply.h"
 #include "collector/api/routes_all.h"
 #include "common/clock.h"
 
@@ -15,26 +16,11 @@ namespace hopwire::collector {
 
 namespace {
 
-using json_writer = rapidjson::Writer<rapidjson::StringBuffer>;
+using json_writer = jsonw::writer;
+using jsonw::kv;
+using jsonw::kv_bool;
 
-void kv(json_writer& w, const char* key, std::string_view v) {
-  w.Key(key);
-  w.String(v.data(), static_cast<rapidjson::SizeType>(v.size()));
-}
-void kv(json_writer& w, const char* key, std::uint64_t v) {
-  w.Key(key);
-  w.Uint64(v);
-}
-void kv_bool(json_writer& w, const char* key, bool v) {
-  w.Key(key);
-  w.Bool(v);
-}
-
-http_reply json_reply(rapidjson::StringBuffer& buf) {
-  http_reply r;
-  r.body.assign(buf.GetString(), buf.GetSize());
-  return r;
-}
+http_reply json_reply(const rapidjson::StringBuffer& buf) { return jsonw::reply(buf); }
 
 void write_source(json_writer& w, const source_entry& s) {
   std::lock_guard lock(s.mu);
@@ -47,6 +33,8 @@ void write_source(json_writer& w, const source_entry& s) {
   kv(w, "kismet.datasource.interface", r.interface);
   kv(w, "kismet.datasource.dlt", r.dlt);
   kv_bool(w, "kismet.datasource.running", s.running);
+  kv_bool(w, "kismet.datasource.paused", s.paused);
+  kv(w, "hopwire.datasource.set_aside", s.set_aside);
   kv_bool(w, "kismet.datasource.remote", true);
   kv(w, "kismet.datasource.remote_ip", r.remote_ip);
   kv(w, "kismet.datasource.num_packets", r.num_packets);
@@ -57,6 +45,15 @@ void write_source(json_writer& w, const source_entry& s) {
   w.EndArray();
   kv(w, "kismet.datasource.channel", s.channel);
   kv(w, "hopwire.datasource.transport", s.transport);
+  // The link protocol, and whether what was lost across a reconnect can be
+  // counted: our sensors resend what was not acknowledged and count what
+  // their ring dropped; Kismet's tools neither number nor acknowledge
+  // reports. Empty: not connected since the collector started.
+  const bool kismet_v3 = s.transport.rfind("kismet-", 0) == 0;
+  kv(w, "hopwire.datasource.protocol",
+     std::string_view(kismet_v3 ? "kismet-v3" : s.transport.empty() ? "" : "hopwire"));
+  kv(w, "hopwire.datasource.reconnect_losses",
+     std::string_view(kismet_v3 ? "unknowable" : s.transport.empty() ? "" : "counted"));
   kv(w, "hopwire.datasource.dropped_ring", r.dropped_ring_base + r.dropped_ring_boot);
   kv(w, "hopwire.datasource.dropped_kernel", r.dropped_kernel_base + r.dropped_kernel_boot);
   kv(w, "hopwire.datasource.reconnects", r.reconnects);

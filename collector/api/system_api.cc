@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "collector/api/eventbus.h"
+#include "collector/api/json_reply.h"
 #include "collector/api/routes_all.h"
 #include "collector/persist/device_persister.h"
 #include "collector/persist/packet_log.h"
@@ -19,26 +20,11 @@ namespace hopwire::collector {
 
 namespace {
 
-using json_writer = rapidjson::Writer<rapidjson::StringBuffer>;
+using json_writer = jsonw::writer;
+using jsonw::kv;
+using jsonw::kv_bool;
 
-void kv(json_writer& w, const char* key, std::string_view v) {
-  w.Key(key);
-  w.String(v.data(), static_cast<rapidjson::SizeType>(v.size()));
-}
-void kv(json_writer& w, const char* key, std::uint64_t v) {
-  w.Key(key);
-  w.Uint64(v);
-}
-void kv_bool(json_writer& w, const char* key, bool v) {
-  w.Key(key);
-  w.Bool(v);
-}
-
-http_reply json_reply(rapidjson::StringBuffer& buf) {
-  http_reply r;
-  r.body.assign(buf.GetString(), buf.GetSize());
-  return r;
-}
+http_reply json_reply(const rapidjson::StringBuffer& buf) { return jsonw::reply(buf); }
 
 std::uint64_t rss_bytes() {
   long pages_total = 0, pages_rss = 0;
