@@ -24,7 +24,10 @@
 
 namespace hopwire::collector {
 
+class alert_engine;
 class device_persister;
+class packet_rates;
+struct settings;
 class event_bus;
 class device_tracker;
 class pcap_hub;
@@ -45,10 +48,13 @@ struct api_context {
   answer_budget* answers = nullptr;
   message_bus* messages = nullptr;
   device_tracker* tracker = nullptr;
+  alert_engine* alerts = nullptr;  // null: the alert routes answer 503
   device_persister* persister = nullptr;
   event_bus* bus = nullptr;
   pcap_hub* pcap = nullptr;
   packet_log* log = nullptr;  // null when the packet log is off
+  packet_rates* rates = nullptr;  // Kismet's packet and channel rings; null: those routes answer 503
+  const settings* cfg = nullptr;  // what the collector was started with (datasource defaults)
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
   std::uint64_t started_unix = 0;
   // Re-reads the fleet file; returns the errors (empty: applied).

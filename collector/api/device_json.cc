@@ -333,6 +333,20 @@ void write_device(H& h, const device& d, const device_tracker& tracker) {
       }
   }
   kv(h, "kismet.device.base.name", name);
+  // What people named and tagged it (set_name.cmd, set_tag.cmd): present
+  // only when set, as in Kismet.
+  std::optional<device_annotation> note;
+  if (tracker.annotations().any()) note = tracker.annotations().get(d.mac);
+  if (note && note->username) kv(h, "kismet.device.base.username", *note->username);
+  if (note && !note->tags.empty()) {
+    key(h, "kismet.device.base.tags");
+    h.StartObject();
+    for (const auto& [tag, value] : note->tags) {
+      h.Key(tag.data(), static_cast<rapidjson::SizeType>(tag.size()), true);
+      str(h, value);
+    }
+    h.EndObject();
+  }
   kv(h, "kismet.device.base.commonname", name.empty() ? mac : name);
   kv(h, "kismet.device.base.type", device_type_name(d.types));
   kv(h, "kismet.device.base.basic_type_set", d.types);

@@ -10,6 +10,7 @@
 #include "collector/api/command_json.h"
 #include "collector/api/json_reply.h"
 #include "collector/api/routes_all.h"
+#include "collector/api/source_drivers.h"
 #include "common/clock.h"
 
 namespace hopwire::collector {
@@ -35,6 +36,17 @@ void write_source(json_writer& w, const source_entry& s) {
   kv_bool(w, "kismet.datasource.running", s.running);
   kv_bool(w, "kismet.datasource.paused", s.paused);
   kv(w, "hopwire.datasource.set_aside", s.set_aside);
+  // More of Kismet's record, with its types (0/1 for its flags).
+  kv(w, "kismet.datasource.source_number", std::uint64_t{s.index});
+  kv(w, "kismet.datasource.capture_interface", r.interface);
+  kv(w, "kismet.datasource.hardware", "");
+  kv(w, "kismet.datasource.passive", std::uint64_t{r.type == "scan"});
+  kv(w, "kismet.datasource.error", std::uint64_t{0});
+  kv(w, "kismet.datasource.error_reason", "");
+  kv(w, "kismet.datasource.warning", "");
+  kv(w, "kismet.datasource.retry", std::uint64_t{r.type != "scan"});
+  w.Key("kismet.datasource.type_driver");
+  write_source_driver(w, r.type);
   kv_bool(w, "kismet.datasource.remote", true);
   kv(w, "kismet.datasource.remote_ip", r.remote_ip);
   kv(w, "kismet.datasource.num_packets", r.num_packets);

@@ -1,6 +1,7 @@
 #include "collector/app/collector_app.h"
 
 #include <ctime>
+#include <map>
 #include <thread>
 #include <vector>
 
@@ -16,6 +17,7 @@
 #include "collector/config/state_dir.h"
 #include "collector/core/events.h"
 #include "collector/core/messages.h"
+#include "collector/core/packet_rates.h"
 #include "collector/core/pipeline.h"
 #include "collector/core/source_table.h"
 #include "collector/core/sources.h"
@@ -31,6 +33,7 @@
 #include "collector/stream/pcap_hub.h"
 #include "collector/track/device_tracker.h"
 #include "collector/track/oui_table.h"
+#include "common/clock.h"
 #include "common/log.h"
 #include "common/protocol.h"
 #include "hopwire/version.h"
@@ -146,6 +149,10 @@ int run_collector(const settings& cfg, const std::string& config_file) {
     spdlog::info("packet log off");
   }
 
+  // Kismet's packet and channel rings (/packetchain, /channels), fed each second below.
+  packet_rates rates(pipeline, sources);
+  pipeline.add_sink(&rates);
+
   link_env links{auth, sources, db, planner, pipeline, stats, messages, &events};
   api_context api;
   api.auth = &auth;
@@ -162,6 +169,8 @@ int run_collector(const settings& cfg, const std::string& config_file) {
   api.persister = &persister;
   api.pcap = &pcap;
   api.log = cfg.packet_log_max ? &log : nullptr;
+  api.rates = &rates;
+  api.cfg = &cfg;
   api.started_unix = static_cast<std::uint64_t>(std::time(nullptr));
   api.reload = [&config_file, &planner, &messages] { return reload_fleet(config_file, planner, messages); };
   // The event bus: tracker events, messages (and alerts) pushed to
@@ -243,6 +252,22 @@ int run_collector(const settings& cfg, const std::string& config_file) {
   };
   every_minute();
 
+  // Once a second: the rings take the counters' growth, and each channel
+  // how many devices were active on it in the last 30 s (as Kismet counts).
+  boost::asio::steady_timer rate_timer(io);
+  std::function<void()> every_second = [&] {
+    rate_timer.expires_after(std::chrono::seconds(1));
+    rate_timer.async_wait([&](boost::system::error_code ec) {
+      if (ec) return;
+      const auto now = wall_ns();
+      std::map<std::uint32_t, std::uint64_t> active;
+      tracker.count_changed_by_freq(now - 30'000'000'000ull, active);
+      rates.tick(now, active);
+      every_second();
+    });
+  };
+  every_second();
+
   boost::asio::signal_set signals(io, SIGINT, SIGTERM);
   signals.async_wait([&](boost::system::error_code ec, int sig) {
     if (ec) return;
@@ -251,6 +276,7 @@ int run_collector(const settings& cfg, const std::string& config_file) {
     watchdog.stop();
     hup.cancel();
     housekeeping.cancel();
+    rate_timer.cancel();
     server.stop();
     io.stop();
   });

@@ -69,6 +69,16 @@ void ingest_pipeline::note_position(source_entry& source, const std::optional<gp
   source.last_position = position;
 }
 
+bool ingest_pipeline::set_aside(source_entry& source, std::size_t n) {
+  {
+    std::lock_guard lock(source.mu);
+    if (!source.paused) return false;
+    source.set_aside += n;
+  }
+  set_aside_.fetch_add(n, std::memory_order_relaxed);
+  return true;
+}
+
 std::uint64_t ingest_pipeline::finish(const ingest_source& src, std::span<decoded_packet> chunk,
                                       std::optional<gps_fix>& position) {
   std::uint64_t errors = 0;
@@ -94,6 +104,7 @@ std::uint64_t ingest_pipeline::deliver(source_entry& source, const wire::PacketB
   const auto* recs = b.packets();
   const auto* data = b.data();
   if (!recs || !data || recs->size() == 0) return 0;
+  if (set_aside(source, recs->size())) return 0;
   const auto* gps = b.gps();
   std::uint64_t newest = 0;
   for (const auto* r : *recs) newest = std::max<std::uint64_t>(newest, r->ts_ns());
@@ -138,6 +149,7 @@ std::uint64_t ingest_pipeline::deliver(source_entry& source, const wire::PacketB
 
 std::uint64_t ingest_pipeline::deliver(source_entry& source, std::vector<decoded_packet>& packets) {
   if (packets.empty()) return 0;
+  if (set_aside(source, packets.size())) return 0;
   std::uint64_t newest = 0;
   for (const auto& p : packets) newest = std::max(newest, p.ts_ns);
   batch_adjustments adj;

@@ -55,6 +55,8 @@ class ingest_pipeline {
 
   std::uint64_t packets() const { return packets_.load(std::memory_order_relaxed); }
   std::uint64_t error_packets() const { return errors_.load(std::memory_order_relaxed); }
+  // Packets of paused sources (source_entry::paused), received but not used.
+  std::uint64_t set_aside() const { return set_aside_.load(std::memory_order_relaxed); }
   const anomaly_counters& anomalies() const { return anomalies_; }
 
  private:
@@ -64,11 +66,13 @@ class ingest_pipeline {
   std::uint64_t finish(const ingest_source& src, std::span<decoded_packet> chunk, std::optional<gps_fix>& position);
   // Remembers where the source's newest placed packet was.
   static void note_position(source_entry& source, const std::optional<gps_fix>& position);
+  // True (and counted) when the source is paused: its packets go no further.
+  bool set_aside(source_entry& source, std::size_t n);
 
   const meta_gps& gps_;
   std::vector<packet_sink*> sinks_;
   anomaly_counters anomalies_;
-  std::atomic<std::uint64_t> packets_{0}, errors_{0};
+  std::atomic<std::uint64_t> packets_{0}, errors_{0}, set_aside_{0};
 };
 
 }  // namespace hopwire::collector

@@ -74,6 +74,10 @@ struct source_entry {
   std::optional<gps_fix> fixed_location;  // from the fleet file
   std::optional<gps_fix> last_position;   // of its newest packet that had one (sensor, virtual or fixed GPS)
   bool disabled = false;  // the fleet file says enabled: false
+  // pause_source.cmd: the link stays up and its batches are acknowledged,
+  // but the pipeline sets their packets aside (counted here) until resumed.
+  bool paused = false;
+  std::uint64_t set_aside = 0;
   source_plan_state plan;
 };
 

@@ -3,6 +3,7 @@
 #include <memory>
 #include <vector>
 
+#include "collector/persist/annotation_codec.h"
 #include "collector/persist/device_codec.h"
 #include "collector/track/device_tracker.h"
 #include "collector/core/source_table.h"
@@ -30,6 +31,8 @@ std::size_t device_persister::load() {
   });
   const auto n = loaded.size();
   tracker_.restore(std::move(loaded));
+  // Names and tags people gave devices live beside the records.
+  load_annotations(db_, tracker_.annotations());
   if (damaged_) spdlog::error("database: {} damaged device records skipped", damaged_);
   return n;
 }
@@ -69,35 +72,55 @@ void device_persister::run() {
 }
 
 std::size_t device_persister::flush() {
+  // Written a few MiB at a time: a city-sized table changes almost entirely
+  // every second, and encoding all of it into one batch would hold the
+  // whole table twice more in memory (the records and the batch).
+  constexpr std::size_t kBatchBytes = 4u << 20;
   store::device_changes changes;
+  std::size_t bytes = 0, written = 0;
   auto uuid_of = [this](std::uint32_t idx) { return sources_.get(idx).uuid; };
-  tracker_.drain_changes([&](mac_addr mac, const device* d) {
+  const auto add = [&](mac_addr mac, const device* d) {
     if (!d) {
       changes.erase.push_back(mac.v);
+      bytes += 8;
       return;
     }
     changes.put.emplace_back(mac.v, std::string());
     encode_device(*d, uuid_of, changes.put.back().second);
-  });
-  if (changes.empty()) return 0;
-  if (!db_.write_devices(changes)) {
-    // Handed out again at the next flush, so they reach the database once
-    // it writes again; the state is in /system/status.json.
-    std::vector<std::uint64_t> macs;
-    macs.reserve(changes.put.size());
-    for (const auto& [mac, rec] : changes.put) macs.push_back(mac);
-    tracker_.redrain(macs, changes.erase);
-    pending_ = macs.size() + changes.erase.size();
-    const auto now = std::chrono::steady_clock::now();
-    if (now - last_error_log_ > std::chrono::minutes(1)) {
-      last_error_log_ = now;
-      spdlog::error("database: writing {} device records failed ({}); they are kept and written again",
-                    changes.put.size(), db_.last_error());
+    bytes += 8 + changes.put.back().second.size();
+  };
+  const std::size_t shards = tracker_.shard_count();
+  for (std::size_t i = 0; i < shards; ++i) {
+    tracker_.drain_changes(i, add);
+    if (i + 1 < shards && bytes < kBatchBytes) continue;
+    if (changes.empty()) continue;
+    if (!db_.write_devices(changes)) {
+      fail(changes);
+      return written;  // the shards not drained yet keep their changes
     }
-    return 0;
+    written += changes.put.size() + changes.erase.size();
+    changes.put.clear();
+    changes.erase.clear();
+    bytes = 0;
   }
   pending_ = 0;
-  return changes.put.size() + changes.erase.size();
+  return written;
+}
+
+void device_persister::fail(const store::device_changes& changes) {
+  // Handed out again at the next flush, so they reach the database once it
+  // writes again; the state is in /system/status.json.
+  std::vector<std::uint64_t> macs;
+  macs.reserve(changes.put.size());
+  for (const auto& [mac, rec] : changes.put) macs.push_back(mac);
+  tracker_.redrain(macs, changes.erase);
+  pending_ = tracker_.pending_changes();
+  const auto now = std::chrono::steady_clock::now();
+  if (now - last_error_log_ > std::chrono::minutes(1)) {
+    last_error_log_ = now;
+    spdlog::error("database: writing {} device records failed ({}); they are kept and written again",
+                  pending_.load(), db_.last_error());
+  }
 }
 
 }  // namespace hopwire::collector

@@ -1,8 +1,9 @@
 #pragma once
 // Keeps the device table in RocksDB: loads it at start (before any listener
 // opens) and writes what changed about once a second from its own thread,
-// in one WriteBatch, off the ingest path. A kill -9 loses at most the last
-// interval; a clean stop writes everything.
+// off the ingest path. A kill -9 loses at most the last
+// interval; a clean stop writes everything. A pass is written a few MiB
+// at a time, so memory does not jump with the size of the table.
 
 #include <atomic>
 #include <chrono>
@@ -11,18 +12,20 @@
 #include <mutex>
 #include <thread>
 
+#include "collector/persist/store.h"
+
 namespace hopwire::collector {
 
 class device_tracker;
 class source_table;
-class store;
 
 class device_persister {
  public:
   device_persister(device_tracker& tracker, source_table& sources, store& db, std::chrono::milliseconds interval);
   ~device_persister();
 
-  // Loads every stored device; returns how many (damaged records are
+  // Loads every stored device, and the names and tags people gave devices;
+  // returns how many devices (damaged records are
   // skipped, counted and logged).
   std::size_t load();
   void start();
@@ -37,6 +40,7 @@ class device_persister {
 
  private:
   void run();
+  void fail(const store::device_changes& changes);
 
   device_tracker& tracker_;
   source_table& sources_;

@@ -53,15 +53,6 @@ class block_reader {
   std::size_t pos_ = 0;
 };
 
-struct logged_packet {
-  std::uint64_t ts_ns = 0;
-  std::uint32_t dlt = 0, orig_len = 0, freq_khz = 0;
-  std::int16_t signal = 0;
-  std::uint16_t flags = 0;
-  double lat = 0, lon = 0, alt = 0;
-  std::string_view data;
-};
-
 }  // namespace
 
 packet_log::packet_log(store& db, std::size_t queue_bytes)
@@ -229,16 +220,92 @@ void packet_log::run() {
   }
 }
 
+history_reader::history_reader(const store& db, const history_query& q) : q_(q) {
+  std::string key;
+  put_be64(key, q_.from_ns > kBlockSpanNs ? q_.from_ns - kBlockSpanNs : 0);
+  cursor_ = db.packets_from(key);
+  if (q_.source_uuid) want_uuid_ = uuid::parse(*q_.source_uuid);
+}
+
+history_reader::history_reader(history_reader&&) noexcept = default;
+history_reader::~history_reader() = default;
+
+// Moves to the next block that may hold selected packets; false at the end.
+bool history_reader::next_block() {
+  while (!done_) {
+    if (in_block_) cursor_->next();
+    in_block_ = false;
+    if (!cursor_ || !cursor_->valid()) break;
+    in_block_ = true;  // the cursor is on a block, read or not
+    const std::string_view key = cursor_->key();
+    std::uint64_t first = 0;
+    for (int i = 0; i < 8 && i < static_cast<int>(key.size()); ++i)
+      first = first << 8 | static_cast<unsigned char>(key[i]);
+    if (first > q_.to_ns) break;
+    block_ = cursor_->value();
+    block_reader r(block_);
+    std::uint8_t version = 0;
+    std::string_view id;
+    std::uint64_t min_ts = 0, max_ts = 0;
+    std::uint32_t count = 0;
+    if (!r.get(version) || version != kBlockVersion || !r.bytes(16, id) || !r.get(min_ts) || !r.get(max_ts) ||
+        !r.get(count))
+      continue;  // damaged block: skip it
+    std::memcpy(source_.bytes.data(), id.data(), 16);
+    if (want_uuid_ && !(source_ == *want_uuid_)) continue;
+    if (max_ts < q_.from_ns || min_ts > q_.to_ns) continue;
+    pos_ = 1 + 16 + 8 + 8 + 4;
+    left_ = count;
+    return true;
+  }
+  done_ = true;
+  cursor_.reset();
+  return false;
+}
+
+bool history_reader::next(logged_packet& p) {
+  while (!done_) {
+    if (left_ == 0 && !next_block()) return false;
+    block_reader r(block_.substr(pos_));
+    while (left_ > 0) {
+      --left_;
+      std::uint32_t cap = 0;
+      p = logged_packet{};
+      p.source = source_;
+      if (!r.get(p.ts_ns) || !r.get(p.dlt) || !r.get(p.orig_len) || !r.get(p.freq_khz) || !r.get(p.signal) ||
+          !r.get(p.flags) || ((p.flags & protocol::kFlagGps) && (!r.get(p.lat) || !r.get(p.lon) || !r.get(p.alt))) ||
+          !r.get(cap) || !r.bytes(cap, p.data)) {
+        left_ = 0;  // the rest of a damaged block is lost
+        break;
+      }
+      if (p.ts_ns < q_.from_ns || p.ts_ns > q_.to_ns || !matches(p)) continue;
+      pos_ = static_cast<std::size_t>(p.data.data() + p.data.size() - block_.data());
+      return true;
+    }
+  }
+  return false;
+}
+
+bool history_reader::matches(const logged_packet& p) const {
+  if (!q_.device && !q_.bssid) return true;
+  frame_addresses fa;
+  const std::span<const std::uint8_t> bytes(reinterpret_cast<const std::uint8_t*>(p.data.data()), p.data.size());
+  if (!read_frame_addresses(p.dlt, bytes, fa)) return false;
+  if (q_.bssid && !(fa.has_bssid && fa.bssid == *q_.bssid)) return false;
+  if (q_.device) {
+    bool any = false;
+    for (int i = 0; i < fa.count; ++i) any = any || fa.addr[i] == *q_.device;
+    if (!any) return false;
+  }
+  return true;
+}
+
 namespace {
 
 class history_stream final : public body_stream {
  public:
   history_stream(const store& db, const source_registry& sources, history_query q)
-      : sources_(sources), q_(std::move(q)) {
-    std::string key;
-    put_be64(key, q_.from_ns > kBlockSpanNs ? q_.from_ns - kBlockSpanNs : 0);
-    cursor_ = db.packets_from(key);
-    if (q_.source_uuid) want_uuid_ = uuid::parse(*q_.source_uuid);
+      : sources_(sources), q_(std::move(q)), reader_(db, q_) {
     pcapng::section_header(pending_, std::string("hopwire-collector ") + kVersion);
   }
 
@@ -256,74 +323,18 @@ class history_stream final : public body_stream {
     return n > 0 || !done_;
   }
   void delivered(std::size_t) override {}
-  void close() override {
-    done_ = true;
-    cursor_.reset();
-  }
+  void close() override { done_ = true; }
 
  private:
-  // Adds the next block's matching packets to pending_.
+  // Adds the next selected packet to pending_.
   void fill() {
-    if (!cursor_ || !cursor_->valid()) {
+    logged_packet p;
+    if (!reader_.next(p)) {
       done_ = true;
       return;
     }
-    const std::string_view key = cursor_->key();
-    std::uint64_t first = 0;
-    for (int i = 0; i < 8 && i < static_cast<int>(key.size()); ++i)
-      first = first << 8 | static_cast<unsigned char>(key[i]);
-    if (first > q_.to_ns) {
-      done_ = true;
-      return;
-    }
-    block_reader r(cursor_->value());
-    std::uint8_t version = 0;
-    std::string_view id;
-    std::uint64_t min_ts = 0, max_ts = 0;
-    std::uint32_t count = 0;
-    if (!r.get(version) || version != kBlockVersion || !r.bytes(16, id) || !r.get(min_ts) || !r.get(max_ts) ||
-        !r.get(count)) {
-      cursor_->next();
-      return;  // damaged block: skip it
-    }
-    uuid src;
-    std::memcpy(src.bytes.data(), id.data(), 16);
-    if (want_uuid_ && !(src == *want_uuid_)) {
-      cursor_->next();
-      return;
-    }
-    const bool overlaps = max_ts >= q_.from_ns && min_ts <= q_.to_ns;
-    for (std::uint32_t i = 0; overlaps && i < count; ++i) {
-      logged_packet p;
-      std::uint32_t cap = 0;
-      if (!r.get(p.ts_ns) || !r.get(p.dlt) || !r.get(p.orig_len) || !r.get(p.freq_khz) || !r.get(p.signal) ||
-          !r.get(p.flags))
-        break;
-      if ((p.flags & protocol::kFlagGps) && (!r.get(p.lat) || !r.get(p.lon) || !r.get(p.alt))) break;
-      if (!r.get(cap) || !r.bytes(cap, p.data)) break;
-      if (p.ts_ns < q_.from_ns || p.ts_ns > q_.to_ns) continue;
-      if (!matches(p)) continue;
-      emit(src, p);
-      if (q_.limit && ++sent_ >= q_.limit) {
-        done_ = true;
-        return;
-      }
-    }
-    cursor_->next();
-  }
-
-  bool matches(const logged_packet& p) const {
-    if (!q_.device && !q_.bssid) return true;
-    frame_addresses fa;
-    const std::span<const std::uint8_t> bytes(reinterpret_cast<const std::uint8_t*>(p.data.data()), p.data.size());
-    if (!read_frame_addresses(p.dlt, bytes, fa)) return false;
-    if (q_.bssid && !(fa.has_bssid && fa.bssid == *q_.bssid)) return false;
-    if (q_.device) {
-      bool any = false;
-      for (int i = 0; i < fa.count; ++i) any = any || fa.addr[i] == *q_.device;
-      if (!any) return false;
-    }
-    return true;
+    emit(p.source, p);
+    if (q_.limit && ++sent_ >= q_.limit) done_ = true;
   }
 
   void emit(const uuid& src, const logged_packet& p) {
@@ -346,8 +357,7 @@ class history_stream final : public body_stream {
 
   const source_registry& sources_;
   history_query q_;
-  std::unique_ptr<packet_cursor> cursor_;
-  std::optional<uuid> want_uuid_;
+  history_reader reader_;
   std::string pending_;
   std::size_t head_ = 0;
   std::vector<std::string> ifaces_;

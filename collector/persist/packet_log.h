@@ -18,6 +18,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -25,11 +26,13 @@
 #include "collector/core/pipeline.h"
 #include "collector/net/http_types.h"
 #include "common/mac_addr.h"
+#include "common/uuid.h"
 
 namespace hopwire::collector {
 
 class store;
 class source_registry;
+class packet_cursor;
 
 class packet_log final : public packet_sink {
  public:
@@ -70,6 +73,43 @@ struct history_query {
   std::optional<std::string> source_uuid;
   std::optional<mac_addr> device, bssid;
   std::uint64_t limit = 0;  // packets; 0 = no limit
+};
+
+// One logged packet as a history read gives it. `data` points into the
+// log's storage and is valid until the reader's next call.
+struct logged_packet {
+  uuid source;
+  std::uint64_t ts_ns = 0;
+  std::uint32_t dlt = 0, orig_len = 0, freq_khz = 0;
+  std::int16_t signal = 0;
+  std::uint16_t flags = 0;  // protocol::kFlagSignal, kFlagGps
+  double lat = 0, lon = 0, alt = 0;
+  std::string_view data;    // capture header and frame, as captured
+};
+
+// Reads the log in time order, one packet at a time, keeping those the
+// query selects (its limit is the caller's to apply). A damaged block is
+// skipped.
+class history_reader {
+ public:
+  history_reader(const store& db, const history_query& q);
+  history_reader(history_reader&&) noexcept;
+  ~history_reader();
+  // The next selected packet; false at the end of the range.
+  bool next(logged_packet& out);
+
+ private:
+  bool next_block();
+  bool matches(const logged_packet& p) const;
+
+  history_query q_;
+  std::unique_ptr<packet_cursor> cursor_;
+  std::optional<uuid> want_uuid_;
+  bool in_block_ = false, done_ = false;
+  std::string_view block_;
+  std::size_t pos_ = 0;
+  std::uint32_t left_ = 0;
+  uuid source_;
 };
 
 // A pcap-ng body read lazily from the log.

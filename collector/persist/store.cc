@@ -21,7 +21,7 @@ namespace hopwire::collector {
 
 namespace {
 
-const char* const kFamilies[] = {"default", "meta", "sources", "devices", "packets"};
+const char* const kFamilies[] = {"default", "meta", "sources", "devices", "packets", "annotations"};
 std::mutex g_error_mu;
 
 std::string encode(const stored_source& s) {
@@ -127,6 +127,15 @@ store::store(const std::filesystem::path& dir, bool read_only, packet_log_option
   rocksdb::DB* raw = nullptr;
   if (read_only && !std::filesystem::exists(dir / "CURRENT"))
     throw std::runtime_error("no database in " + dir.string());
+  if (read_only) {
+    // A read-only open names only families that exist: a database written
+    // before a family was added lacks it.
+    std::vector<std::string> present;
+    if (rocksdb::DB::ListColumnFamilies(opts, dir.string(), &present).ok())
+      std::erase_if(cfs, [&](const rocksdb::ColumnFamilyDescriptor& d) {
+        return std::find(present.begin(), present.end(), d.name) == present.end();
+      });
+  }
   auto st = read_only ? rocksdb::DB::OpenForReadOnly(opts, dir.string(), cfs, &handles_, &raw)
                       : rocksdb::DB::Open(opts, dir.string(), cfs, &handles_, &raw);
   if (!st.ok()) {
@@ -143,6 +152,7 @@ store::store(const std::filesystem::path& dir, bool read_only, packet_log_option
   sources_ = handles_[2];
   devices_ = handles_[3];
   packets_ = handles_[4];
+  annotations_ = handles_.size() > 5 ? handles_[5] : nullptr;
 
   if (struct statvfs fs {}; ::statvfs(dir.c_str(), &fs) == 0)
     free_bytes_ = static_cast<std::uint64_t>(fs.f_bavail) * static_cast<std::uint64_t>(fs.f_frsize);
@@ -215,6 +225,27 @@ void store::load_devices(const std::function<void(std::uint64_t, std::string_vie
   rocksdb::ReadOptions ro;
   ro.fill_cache = false;
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, devices_));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    const auto k = it->key();
+    if (k.size() != 8) continue;
+    std::uint64_t mac = 0;
+    for (int i = 0; i < 8; ++i) mac = mac << 8 | static_cast<unsigned char>(k[i]);
+    fn(mac, it->value().ToStringView());
+  }
+}
+
+bool store::put_annotation(std::uint64_t mac, std::string_view value) {
+  if (!annotations_) return false;
+  rocksdb::WriteOptions wo;
+  wo.sync = false;
+  const auto st = value.empty() ? db_->Delete(wo, annotations_, mac_key(mac))
+                                : db_->Put(wo, annotations_, mac_key(mac), rocksdb::Slice(value.data(), value.size()));
+  return record(st);
+}
+
+void store::load_annotations(const std::function<void(std::uint64_t, std::string_view)>& fn) {
+  if (!annotations_) return;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), annotations_));
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
     const auto k = it->key();
     if (k.size() != 8) continue;

@@ -80,6 +80,11 @@ class store final : public source_store {
   // Calls `fn` for every stored device record, in MAC order.
   void load_devices(const std::function<void(std::uint64_t mac, std::string_view record)>& fn);
 
+  // Names and tags people gave devices (annotation_codec.h), keyed by MAC;
+  // an empty record erases. Written when a REST command changes one.
+  bool put_annotation(std::uint64_t mac, std::string_view record);
+  void load_annotations(const std::function<void(std::uint64_t mac, std::string_view record)>& fn);
+
   // Packet log blocks (see packet_log.h for the format).
   bool write_packet_blocks(const std::vector<std::pair<std::string, std::string>>& blocks);
   std::unique_ptr<packet_cursor> packets_from(std::string_view start_key) const;
@@ -112,6 +117,7 @@ class store final : public source_store {
   rocksdb::ColumnFamilyHandle* sources_ = nullptr;
   rocksdb::ColumnFamilyHandle* devices_ = nullptr;
   rocksdb::ColumnFamilyHandle* packets_ = nullptr;
+  rocksdb::ColumnFamilyHandle* annotations_ = nullptr;  // null: a read-only open of a database without it
   // Counts and remembers a failed write; returns st.ok().
   bool record(const rocksdb::Status& st);
 

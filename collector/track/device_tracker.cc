@@ -202,30 +202,39 @@ void device_tracker::for_each_changed_since(std::uint64_t mod_ns, const visitor&
 }
 
 void device_tracker::drain_changes(const std::function<void(mac_addr, const device*)>& fn) {
+  for (std::size_t i = 0; i < opts_.shards; ++i) drain_changes(i, fn);
+}
+
+void device_tracker::drain_changes(std::size_t shard_index, const std::function<void(mac_addr, const device*)>& fn) {
+  shard& s = shards_[shard_index];
   std::vector<std::uint64_t> dirty, removed;
-  for (std::size_t i = 0; i < opts_.shards; ++i) {
-    shard& s = shards_[i];
-    {
-      std::lock_guard lock(s.mu);
-      dirty.swap(s.dirty);
-      removed.swap(s.removed);
-    }
-    for (const auto mac : removed) {
-      std::lock_guard lock(s.mu);
-      if (!s.by_mac.find(mac)) fn(mac_addr{mac}, nullptr);  // else it came back and is dirty
-    }
-    for (std::size_t pos = 0; pos < dirty.size(); pos += kReadChunk) {
-      std::lock_guard lock(s.mu);
-      const auto end = std::min(pos + kReadChunk, dirty.size());
-      for (std::size_t j = pos; j < end; ++j)
-        if (device* d = s.by_mac.find(dirty[j]); d && d->dirty) {
-          d->dirty = false;
-          fn(d->mac, d);
-        }
-    }
-    dirty.clear();
-    removed.clear();
+  {
+    std::lock_guard lock(s.mu);
+    dirty.swap(s.dirty);
+    removed.swap(s.removed);
   }
+  for (const auto mac : removed) {
+    std::lock_guard lock(s.mu);
+    if (!s.by_mac.find(mac)) fn(mac_addr{mac}, nullptr);  // else it came back and is dirty
+  }
+  for (std::size_t pos = 0; pos < dirty.size(); pos += kReadChunk) {
+    std::lock_guard lock(s.mu);
+    const auto end = std::min(pos + kReadChunk, dirty.size());
+    for (std::size_t j = pos; j < end; ++j)
+      if (device* d = s.by_mac.find(dirty[j]); d && d->dirty) {
+        d->dirty = false;
+        fn(d->mac, d);
+      }
+  }
+}
+
+std::size_t device_tracker::pending_changes() const {
+  std::size_t n = 0;
+  for (std::size_t i = 0; i < opts_.shards; ++i) {
+    std::lock_guard lock(shards_[i].mu);
+    n += shards_[i].dirty.size() + shards_[i].removed.size();
+  }
+  return n;
 }
 
 void device_tracker::redrain(const std::vector<std::uint64_t>& changed, const std::vector<std::uint64_t>& removed) {
@@ -263,6 +272,29 @@ void device_tracker::restore(std::vector<std::unique_ptr<device>> devices) {
     const auto mod = d->mod_ns;
     d->mod_ns = 0;
     touch(s, *d, mod);
+  }
+}
+
+void device_tracker::for_each_in_place(const visitor& fn) const {
+  for (std::size_t i = 0; i < opts_.shards; ++i) {
+    shard& s = shards_[i];
+    for (std::size_t pos = 0;; pos += kReadChunk) {
+      std::lock_guard lock(s.mu);
+      if (pos >= s.devices.size()) break;
+      const auto end = std::min(pos + kReadChunk, s.devices.size());
+      for (std::size_t j = pos; j < end; ++j) fn(*s.devices[j]);
+    }
+  }
+}
+
+void device_tracker::count_changed_by_freq(std::uint64_t mod_ns, std::map<std::uint32_t, std::uint64_t>& out) const {
+  // The recency list trails mod_ns by less than kRelinkNs (see touch()).
+  const std::uint64_t stop = mod_ns > kRelinkNs ? mod_ns - kRelinkNs : 0;
+  for (std::size_t i = 0; i < opts_.shards; ++i) {
+    shard& s = shards_[i];
+    std::lock_guard lock(s.mu);
+    for (const device* d = s.newest; d && d->mod_ns >= stop; d = d->older)
+      if (d->mod_ns >= mod_ns && d->freq_mhz) ++out[d->freq_mhz];
   }
 }
 

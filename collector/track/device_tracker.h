@@ -13,6 +13,7 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <span>
@@ -25,6 +26,7 @@
 #include "collector/core/source_table.h"
 #include "collector/decode/decoded_packet.h"
 #include "collector/track/device.h"
+#include "collector/track/device_annotations.h"
 #include "collector/track/mac_index.h"
 #include "collector/track/oui_table.h"
 
@@ -105,11 +107,28 @@ class device_tracker final : public packet_sink {
   // Devices modified at or after `mod_ns`; cost proportional to their number.
   void for_each_changed_since(std::uint64_t mod_ns, const visitor& fn) const;
   bool visit(mac_addr mac, const visitor& fn) const;
+  // Calls `fn` on every device in place, under its shard's lock, a few
+  // devices per lock hold: for counting (views), where a copy of each
+  // device would cost more than the look. Keep `fn` short.
+  void for_each_in_place(const visitor& fn) const;
+  // Devices modified at or after `mod_ns`, by frequency (MHz): Kismet's
+  // active devices per channel. Walks only those devices, in place.
+  void count_changed_by_freq(std::uint64_t mod_ns, std::map<std::uint32_t, std::uint64_t>& out) const;
+
+  // Names and tags people gave devices (set_name.cmd, set_tag.cmd).
+  device_annotations& annotations() { return annotations_; }
+  const device_annotations& annotations() const { return annotations_; }
 
   // Persistence. drain_changes() hands every device changed since the last
   // call to `fn` (under its shard lock; encode it and return) and every
   // device evicted since then with a null pointer.
   void drain_changes(const std::function<void(mac_addr, const device*)>& fn);
+  // The same for one shard (0 .. shard_count()-1), so a caller can write
+  // a large table in pieces instead of holding all of it encoded at once.
+  void drain_changes(std::size_t shard, const std::function<void(mac_addr, const device*)>& fn);
+  std::size_t shard_count() const { return opts_.shards; }
+  // Devices changed or removed and not drained yet.
+  std::size_t pending_changes() const;
   // A write of drained changes failed: hand these devices (and removals)
   // out again at the next drain, so nothing changed in memory is lost for
   // the database while it cannot write.
@@ -165,6 +184,7 @@ class device_tracker final : public packet_sink {
   std::unique_ptr<shard[]> shards_;
   std::atomic<std::size_t> count_{0};
   std::atomic<std::uint64_t> evicted_{0};
+  device_annotations annotations_;
 };
 
 }  // namespace hopwire::collector

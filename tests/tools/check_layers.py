@@ -31,7 +31,11 @@ ALLOWED = {
     "web": set(),
     "alerts": {"core", "decode", "track", "config", "net"},
 }
-INCLUDE = re.compile(r'^\s*#\s*include\s+"collector/([a-z_]+)/', re.M)
+# Where a part may use only some headers of a folder it may include.
+ONLY = {
+    ("alerts", "net"): {"http_types.h"},
+}
+INCLUDE = re.compile(r'^\s*#\s*include\s+"collector/([a-z_]+)/([^"]+)"', re.M)
 
 
 def check(top):
@@ -49,12 +53,17 @@ def check(top):
         if allowed is None:
             problems.append("%s: folder '%s' has no entry in the layer table" % (path.relative_to(top), part))
             continue
-        for m in INCLUDE.finditer(path.read_text(errors="replace")):
+        text = path.read_text(errors="replace")
+        for m in INCLUDE.finditer(text):
             target = m.group(1)
+            line = text[: m.start()].count("\n") + 1
             if target != part and target not in allowed:
-                line = path.read_text(errors="replace")[: m.start()].count("\n") + 1
                 problems.append("%s:%d: %s/ may not include %s/ (allowed: %s)" %
                                 (path.relative_to(top), line, part, target, ", ".join(sorted(allowed)) or "none"))
+            elif (part, target) in ONLY and m.group(2) not in ONLY[(part, target)]:
+                problems.append("%s:%d: %s/ may include only %s of %s/, not %s" %
+                                (path.relative_to(top), line, part, ", ".join(sorted(ONLY[(part, target)])), target,
+                                 m.group(2)))
     for path in sorted((top / "sensor").rglob("*")):
         if path.suffix in (".h", ".cc") and '#include "collector/' in path.read_text(errors="replace"):
             problems.append("%s: the sensor may not include collector code" % path.relative_to(top))
