@@ -125,15 +125,7 @@ void device_output::add(const device& d) {
     }
   } g{d, t_};
   doc.Populate(g);
-  if (!req_.regex.empty()) {
-    bool hit = false;
-    for (const auto& term : req_.regex)
-      if (any_match(doc, term.path, 0, *term.re)) {
-        hit = true;
-        break;
-      }
-    if (!hit) return;
-  }
+  if (!passes_regex(doc, req_.regex)) return;
   if (!in_window()) return;
   if (fmt_ == out_format::ekjson) {
     if (by_key_) key_of(ek_, d);

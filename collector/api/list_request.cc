@@ -152,4 +152,11 @@ bool any_match(const rapidjson::Value& v, const std::vector<std::string>& path, 
   return false;
 }
 
+bool passes_regex(const rapidjson::Value& doc, const std::vector<regex_term>& terms) {
+  if (terms.empty()) return true;
+  for (const auto& term : terms)
+    if (any_match(doc, term.path, 0, *term.re)) return true;
+  return false;
+}
+
 }  // namespace hopwire::collector

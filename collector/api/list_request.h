@@ -104,4 +104,7 @@ void write_simplified(H& h, const rapidjson::Value& v, const std::vector<field_s
 // SSID of the device.
 bool any_match(const rapidjson::Value& v, const std::vector<std::string>& path, std::size_t i, const re2::RE2& re);
 
+// Kismet's regex filter: true when there are no terms or any term matches.
+bool passes_regex(const rapidjson::Value& doc, const std::vector<regex_term>& terms);
+
 }  // namespace hopwire::collector

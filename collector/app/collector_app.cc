@@ -1,7 +1,9 @@
 #include "collector/app/collector_app.h"
 
 #include <ctime>
+#include <atomic>
 #include <map>
+#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -14,6 +16,10 @@
 #include "collector/app/sd_notify.h"
 #include "collector/auth/auth.h"
 #include "collector/auth/login_limiter.h"
+#include "collector/alerts/alert_engine.h"
+#include "collector/alerts/alert_json.h"
+#include "collector/alerts/outputs.h"
+#include "collector/app/alert_storage.h"
 #include "collector/config/state_dir.h"
 #include "collector/core/events.h"
 #include "collector/core/messages.h"
@@ -44,7 +50,45 @@ namespace {
 
 // Re-reads the fleet part of the config file and hands it to the planner.
 // An invalid file changes nothing; the errors come back, one per line.
-std::vector<std::string> reload_fleet(const std::string& config_file, channel_planner& planner, message_bus& messages) {
+// Where alerts go besides REST and the event bus (syslog, webhooks); rebuilt
+// on reload while the engine's subscriber keeps posting to whichever is in
+// force.
+class output_slot {
+ public:
+  void replace(const alerts_config& cfg, const alert_engine* engine) {
+    auto fresh = std::make_shared<alert_outputs>(cfg, engine);
+    for (const auto& p : fresh->problems()) spdlog::error("alerts: {}", p);
+    fresh->start();
+    std::shared_ptr<alert_outputs> old;
+    {
+      std::lock_guard lock(mu_);
+      old = std::exchange(cur_, std::move(fresh));
+    }
+    if (old) old->stop();
+  }
+  void on_alert(const alert& a) {
+    std::shared_ptr<alert_outputs> cur;
+    {
+      std::lock_guard lock(mu_);
+      cur = cur_;
+    }
+    if (cur) cur->on_alert(a);
+  }
+  std::shared_ptr<alert_outputs> get() const {
+    std::lock_guard lock(mu_);
+    return cur_;
+  }
+  void stop() {
+    if (auto cur = get()) cur->stop();
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::shared_ptr<alert_outputs> cur_;
+};
+
+std::vector<std::string> reload_fleet(const std::string& config_file, channel_planner& planner, message_bus& messages,
+                                      alert_engine& alerts, output_slot& outputs) {
   if (config_file.empty()) return {"the collector was started without --config; there is nothing to reload"};
   settings fresh;
   auto errors = check_settings_yaml(config_file, fresh);
@@ -57,8 +101,10 @@ std::vector<std::string> reload_fleet(const std::string& config_file, channel_pl
     return errors;
   }
   planner.set_fleet(std::make_shared<fleet_config>(std::move(fresh.fleet)));
-  messages.post(kMsgInfo, "reloaded the fleet from " + config_file +
-                              "; settings other than groups and sensors take effect at restart");
+  alerts.configure(fresh.alerts);
+  outputs.replace(fresh.alerts, &alerts);
+  messages.post(kMsgInfo, "reloaded the fleet and the alerts from " + config_file +
+                              "; settings other than groups, sensors, alerts and known_networks take effect at restart");
   return {};
 }
 
@@ -104,8 +150,16 @@ int run_collector(const settings& cfg, const std::string& config_file) {
   collector_stats stats;
   net_stats net;
   message_bus messages;
-  db.on_state_change([&messages](storage_state, const std::string& text, bool bad) {
+  // Told on the persister's thread; the alert engine is set once it exists.
+  std::atomic<alert_engine*> storage_alerts{nullptr};
+  db.on_state_change([&messages, &storage_alerts](storage_state st, const std::string& text, bool bad) {
     messages.post((bad ? kMsgError : kMsgInfo) | kMsgLogged, text);
+    if (auto* a = storage_alerts.load(); a && st == storage_state::failing) {
+      alert_engine::raise_request r;
+      r.name = "STORAGEERROR";
+      r.text = text;
+      a->raise(r);
+    }
   });
   meta_gps gps;
   login_limiter limiter;
@@ -149,6 +203,17 @@ int run_collector(const settings& cfg, const std::string& config_file) {
     spdlog::info("packet log off");
   }
 
+  // Alerts: a sink after the tracker, and a listener of source events;
+  // each alert goes to the outputs, the event bus (ALERT) and the messages.
+  alert_engine alerts(&table, &ouis, cfg.alerts);
+  stored_alerts alert_rows(db);
+  stored_watchlist watch_rows(db);
+  for (const auto& p : alerts.attach(&alert_rows, &watch_rows)) spdlog::error("alerts: {}", p);
+  events.subscribe(&alerts, alert_engine::kEvents);
+  pipeline.add_sink(&alerts);
+  output_slot outputs;
+  outputs.replace(cfg.alerts, &alerts);
+
   // Kismet's packet and channel rings (/packetchain, /channels), fed each second below.
   packet_rates rates(pipeline, sources);
   pipeline.add_sink(&rates);
@@ -172,13 +237,22 @@ int run_collector(const settings& cfg, const std::string& config_file) {
   api.rates = &rates;
   api.cfg = &cfg;
   api.started_unix = static_cast<std::uint64_t>(std::time(nullptr));
-  api.reload = [&config_file, &planner, &messages] { return reload_fleet(config_file, planner, messages); };
+  api.alerts = &alerts;
+  storage_alerts = &alerts;
+  api.reload = [&config_file, &planner, &messages, &alerts, &outputs] {
+    return reload_fleet(config_file, planner, messages, alerts, outputs);
+  };
   // The event bus: tracker events, messages (and alerts) pushed to
   // WebSocket subscribers.
   event_bus bus(api);
   api.bus = &bus;
   events.subscribe(&bus, event_bus::kTrackerKinds);
   messages.subscribe([&bus](const bus_message& m) { bus.publish_message(m); });
+  alerts.subscribe([&bus, &messages, &outputs](const alert& a) {
+    outputs.on_alert(a);
+    bus.publish_json("ALERT", alert_json(a));
+    messages.post(kMsgAlert, a.header + " " + a.text);
+  });
   route_table routes = collector_routes(api, sensor_link_factory(links, cfg.kismet_sensors), bus.factory());
   if (cfg.kismet_sensors) {
     // Kismet's tools put their credentials in the URL; allowed on the
@@ -221,7 +295,7 @@ int run_collector(const settings& cfg, const std::string& config_file) {
     hup.async_wait([&](boost::system::error_code ec, int) {
       if (ec) return;
       spdlog::info("SIGHUP: reloading {}", config_file.empty() ? std::string("(no --config)") : config_file);
-      reload_fleet(config_file, planner, messages);
+      reload_fleet(config_file, planner, messages, alerts, outputs);
       wait_hup();
     });
   };
@@ -263,6 +337,7 @@ int run_collector(const settings& cfg, const std::string& config_file) {
       std::map<std::uint32_t, std::uint64_t> active;
       tracker.count_changed_by_freq(now - 30'000'000'000ull, active);
       rates.tick(now, active);
+      alerts.tick();
       every_second();
     });
   };
@@ -286,6 +361,9 @@ int run_collector(const settings& cfg, const std::string& config_file) {
   io.run();
   for (auto& t : threads) t.join();
   bus.stop();
+  storage_alerts = nullptr;
+  outputs.stop();
+  alerts.flush();
   persister.stop();
   log.stop();
   spdlog::info("stopped");

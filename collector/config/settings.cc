@@ -10,6 +10,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "collector/config/alerts_yaml.h"
 #include "common/channel.h"
 #include "common/host_port.h"
 #include "common/units.h"
@@ -199,6 +200,10 @@ std::vector<std::string> check_settings_yaml(const std::filesystem::path& path, 
         parse_groups(path, v, out.fleet, errors);
       } else if (key == "sensors") {
         parse_sensors(path, v, out.fleet, errors);
+      } else if (key == "alerts") {
+        parse_alerts_yaml(path, v, out.alerts, errors);
+      } else if (key == "known_networks") {
+        parse_known_networks_yaml(path, v, out.alerts, errors);
       } else if (key == "listen") {
         const auto hp = parse_host_port(scalar<std::string>(path, key, v, "HOST:PORT"), "listen");
         out.server.listen_address = hp.host;
@@ -248,7 +253,7 @@ std::vector<std::string> check_settings_yaml(const std::filesystem::path& path, 
         throw std::runtime_error(where(path, kvp.first) + ": unknown setting '" + key +
                                  "' (known: listen, state_dir, remote_capture_port, remote_capture_listen, "
                                  "tls_cert, tls_key, allow_plain_http, threads, log_level, max_devices, oui_file, "
-                                 "answer_memory, storage_low_water, kismet_sensors, pcap_queue, packet_log_max, packet_retention, uri_prefix, groups, sensors)");
+                                 "answer_memory, storage_low_water, kismet_sensors, pcap_queue, packet_log_max, packet_retention, uri_prefix, groups, sensors, alerts, known_networks)");
       }
     } catch (const std::invalid_argument& e) {
       errors.push_back(where(path, v) + ": " + e.what());

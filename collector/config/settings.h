@@ -9,6 +9,7 @@
 
 #include <vector>
 
+#include "collector/config/alerts_config.h"
 #include "collector/config/fleet.h"
 
 namespace hopwire::collector {
@@ -40,12 +41,14 @@ struct settings {
   std::uint64_t answer_memory = 256ull << 20;  // streamed answers in flight, all together
   std::uint64_t packet_log_max = 20ull << 30;  // bytes; 0 = no packet log
   std::uint64_t packet_retention_seconds = 7 * 86400;
-  std::uint64_t storage_low_water = 256ull << 20;
+  std::uint64_t storage_low_water = 256ull << 20;  // bytes free below which the packet log sheds; 0: off
   // Kismet's own capture tools may connect (v3 protocol; on the WebSocket
   // path with credentials in the URL, as they send them). Off by default.
-  bool kismet_sensors = false;  // bytes free below which the packet log sheds; 0: off
+  bool kismet_sensors = false;
   std::string oui_file = "/usr/share/ieee-data/oui.csv";
   fleet_config fleet;
+  // alerts: and known_networks: (docs/alerts.md).
+  alerts_config alerts;
 };
 
 // The device limit when none is configured: what a quarter of the machine's

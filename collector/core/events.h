@@ -2,7 +2,7 @@
 // Typed events of the tracker and the links, for the parts that react to
 // what happens (alerts, the event bus, the UI): a new device, a device
 // changed, an SSID first advertised, probed for or answered, a new client
-// of an AP, handshake progress, a source up or down.
+// of an AP, handshake progress, a source up or down, a source's error.
 //
 // Listeners are registered before ingest starts and say which kinds they
 // want; a kind nobody wants costs one relaxed load where it would be raised.
@@ -29,6 +29,7 @@ enum class event_kind : std::uint8_t {
   handshake,        // an EAPOL-Key 4-way handshake message
   source_up,
   source_down,
+  source_error,     // a sensor reported an error (its link stays up)
   count
 };
 
@@ -44,6 +45,7 @@ struct tracker_event {
   std::uint8_t eapol_message = 0;  // handshake: 1..4
   std::uint32_t device_types = 0;  // kType* bits of `device`, as far as known
   bool source_lost = false;        // source_down: the link went silent or failed, not a goodbye
+  std::string_view reason;         // source_down (lost) / source_error: why, for people (valid during the call)
 };
 
 class event_listener {

@@ -247,6 +247,7 @@ void kismet_link::publish(event_kind k) {
   e.source = source_->index;
   e.ts_ns = wall_ns();
   e.source_lost = k == event_kind::source_down && lost_;
+  if (e.source_lost) e.reason = lost_why_;
   env_.events->publish(e);
 }
 
@@ -710,6 +711,14 @@ bool kismet_link::on_tool_text(const kismet::frame& f) {
     if (auto r = kismet::decode_error(f.payload, lim_, e); !r) return malformed(f.header.type, r);
     const std::string text = clip(e.text, kMaxText);
     env_.messages.post(kMsgError, who + " reported an error: " + text);
+    if (source_ && env_.events && env_.events->wants(event_kind::source_error)) {
+      tracker_event ev;
+      ev.kind = event_kind::source_error;
+      ev.source = source_->index;
+      ev.ts_ns = wall_ns();
+      ev.reason = text;
+      env_.events->publish(ev);
+    }
     // An ERROR names the request it answers: a plan the tool could not take.
     const auto it =
         std::find_if(configs_.begin(), configs_.end(), [&](const auto& c) { return c.first == f.header.seqno; });

@@ -87,6 +87,7 @@ void remote_link::publish_source(event_kind k) {
   e.source = source_->index;
   e.ts_ns = wall_ns();
   e.source_lost = k == event_kind::source_down && lost_;
+  if (e.source_lost) e.reason = lost_why_;
   env_.events->publish(e);
 }
 
@@ -153,8 +154,16 @@ bool remote_link::on_message(std::span<const std::uint8_t> msg, bool binary) {
       return true;
     case wire::Body::Error: {
       const auto* e = frame->body_as_Error();
-      spdlog::warn("source {} from {} reported an error: {}", source_->rec.uuid, remote_ip_,
-                   protocol::str(e->message()));
+      const auto text = protocol::str(e->message());
+      spdlog::warn("source {} from {} reported an error: {}", source_->rec.uuid, remote_ip_, text);
+      if (env_.events && env_.events->wants(event_kind::source_error)) {
+        tracker_event ev;
+        ev.kind = event_kind::source_error;
+        ev.source = source_->index;
+        ev.ts_ns = wall_ns();
+        ev.reason = text;
+        env_.events->publish(ev);
+      }
       return true;
     }
     default:

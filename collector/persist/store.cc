@@ -21,7 +21,7 @@ namespace hopwire::collector {
 
 namespace {
 
-const char* const kFamilies[] = {"default", "meta", "sources", "devices", "packets", "annotations"};
+const char* const kFamilies[] = {"default", "meta", "sources", "devices", "packets", "annotations", "alerts", "watchlist"};
 std::mutex g_error_mu;
 
 std::string encode(const stored_source& s) {
@@ -91,8 +91,8 @@ store::store(const std::filesystem::path& dir, bool read_only, packet_log_option
   rocksdb::DBOptions opts;
   opts.create_if_missing = true;
   opts.create_missing_column_families = true;
-  opts.max_open_files = -1;
-  opts.allow_concurrent_memtable_write = false;  // required by the vector memtable  // FIFO TTL needs every file open; there are few
+  opts.max_open_files = -1;  // FIFO TTL needs every file open; there are few
+  opts.allow_concurrent_memtable_write = false;  // required by the vector memtable
   opts.keep_log_file_num = 4;
   opts.max_total_wal_size = 64 << 20;
   std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
@@ -148,11 +148,20 @@ store::store(const std::filesystem::path& dir, bool read_only, packet_log_option
   read_only_ = read_only;
   dir_ = dir;
   log_ = log;
-  meta_ = handles_[1];
-  sources_ = handles_[2];
-  devices_ = handles_[3];
-  packets_ = handles_[4];
-  annotations_ = handles_.size() > 5 ? handles_[5] : nullptr;
+  // By name: a read-only open of an older database lacks the newer
+  // families, and those handles stay null.
+  auto family = [this](std::string_view name) -> rocksdb::ColumnFamilyHandle* {
+    for (auto* h : handles_)
+      if (h->GetName() == name) return h;
+    return nullptr;
+  };
+  meta_ = family("meta");
+  sources_ = family("sources");
+  devices_ = family("devices");
+  packets_ = family("packets");
+  annotations_ = family("annotations");
+  rows_[static_cast<int>(row_table::alerts)] = family("alerts");
+  rows_[static_cast<int>(row_table::watchlist)] = family("watchlist");
 
   if (struct statvfs fs {}; ::statvfs(dir.c_str(), &fs) == 0)
     free_bytes_ = static_cast<std::uint64_t>(fs.f_bavail) * static_cast<std::uint64_t>(fs.f_frsize);
@@ -253,6 +262,36 @@ void store::load_annotations(const std::function<void(std::uint64_t, std::string
     for (int i = 0; i < 8; ++i) mac = mac << 8 | static_cast<unsigned char>(k[i]);
     fn(mac, it->value().ToStringView());
   }
+}
+
+bool store::put_rows(row_table t, const std::vector<std::pair<std::string, std::string>>& rows) {
+  auto* cf = rows_[static_cast<int>(t)];
+  if (!cf) return false;
+  rocksdb::WriteBatch batch;
+  for (const auto& [k, v] : rows) batch.Put(cf, k, v);
+  rocksdb::WriteOptions wo;
+  wo.sync = false;
+  return record(db_->Write(wo, &batch));
+}
+
+bool store::erase_row(row_table t, std::string_view key) {
+  auto* cf = rows_[static_cast<int>(t)];
+  if (!cf) return false;
+  return record(db_->Delete(rocksdb::WriteOptions(), cf, rocksdb::Slice(key.data(), key.size())));
+}
+
+bool store::erase_rows(row_table t, std::string_view from, std::string_view to) {
+  auto* cf = rows_[static_cast<int>(t)];
+  if (!cf) return false;
+  return record(db_->DeleteRange(rocksdb::WriteOptions(), cf, rocksdb::Slice(from.data(), from.size()),
+                                 rocksdb::Slice(to.data(), to.size())));
+}
+
+void store::load_rows(row_table t, const std::function<void(std::string_view, std::string_view)>& fn) {
+  auto* cf = rows_[static_cast<int>(t)];
+  if (!cf) return;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) fn(it->key().ToStringView(), it->value().ToStringView());
 }
 
 bool store::write_packet_blocks(const std::vector<std::pair<std::string, std::string>>& blocks) {

@@ -85,6 +85,16 @@ class store final : public source_store {
   bool put_annotation(std::uint64_t mac, std::string_view record);
   void load_annotations(const std::function<void(std::uint64_t mac, std::string_view record)>& fn);
 
+  // Small keyed tables beside the devices: the alert history (8-byte
+  // big-endian ids) and the watch list entries added over REST. Written
+  // from the alert engine's flush, about once a second.
+  enum class row_table : std::uint8_t { alerts, watchlist };
+  bool put_rows(row_table t, const std::vector<std::pair<std::string, std::string>>& rows);
+  bool erase_row(row_table t, std::string_view key);
+  // Every row with from <= key < to.
+  bool erase_rows(row_table t, std::string_view from, std::string_view to);
+  void load_rows(row_table t, const std::function<void(std::string_view key, std::string_view value)>& fn);
+
   // Packet log blocks (see packet_log.h for the format).
   bool write_packet_blocks(const std::vector<std::pair<std::string, std::string>>& blocks);
   std::unique_ptr<packet_cursor> packets_from(std::string_view start_key) const;
@@ -118,6 +128,7 @@ class store final : public source_store {
   rocksdb::ColumnFamilyHandle* devices_ = nullptr;
   rocksdb::ColumnFamilyHandle* packets_ = nullptr;
   rocksdb::ColumnFamilyHandle* annotations_ = nullptr;  // null: a read-only open of a database without it
+  rocksdb::ColumnFamilyHandle* rows_[2] = {nullptr, nullptr};
   // Counts and remembers a failed write; returns st.ok().
   bool record(const rocksdb::Status& st);
 

@@ -22,7 +22,8 @@ def fill(path):
     return (path.replace("{uuid}", "8c9f1a2e-1111-4222-8333-444455556666")
             .replace("{key}", "4202770D00000000_0000001122334455").replace("{mac}", "00:11:22:33:44:55")
             .replace("{ts}", "0").replace("{title}", "x.pcapng").replace("{name}", "rooftop")
-            .replace("{device}", "4202770D00000000_0000001122334466").replace("{view}", "all").replace("{hash}", "0"))
+            .replace("{device}", "4202770D00000000_0000001122334466").replace("{view}", "all").replace("{hash}", "0")
+            .replace("{id}", "1").replace("{type}", "both"))
 
 
 def status(collector, method, path, auth=(), source="127.0.0.1"):
