@@ -209,8 +209,12 @@ int run_collector(const settings& cfg, const std::string& config_file) {
   stored_alerts alert_rows(db);
   stored_watchlist watch_rows(db);
   for (const auto& p : alerts.attach(&alert_rows, &watch_rows)) spdlog::error("alerts: {}", p);
-  events.subscribe(&alerts, alert_engine::kEvents);
-  pipeline.add_sink(&alerts);
+  if (cfg.alerts.engine) {
+    events.subscribe(&alerts, alert_engine::kEvents);
+    pipeline.add_sink(&alerts);
+  } else {
+    spdlog::info("alert engine off (alerts: off in {}); the alert routes answer 503", config_file);
+  }
   output_slot outputs;
   outputs.replace(cfg.alerts, &alerts);
 
@@ -237,8 +241,10 @@ int run_collector(const settings& cfg, const std::string& config_file) {
   api.rates = &rates;
   api.cfg = &cfg;
   api.started_unix = static_cast<std::uint64_t>(std::time(nullptr));
-  api.alerts = &alerts;
-  storage_alerts = &alerts;
+  if (cfg.alerts.engine) {
+    api.alerts = &alerts;
+    storage_alerts = &alerts;
+  }
   api.reload = [&config_file, &planner, &messages, &alerts, &outputs] {
     return reload_fleet(config_file, planner, messages, alerts, outputs);
   };
@@ -337,7 +343,7 @@ int run_collector(const settings& cfg, const std::string& config_file) {
       std::map<std::uint32_t, std::uint64_t> active;
       tracker.count_changed_by_freq(now - 30'000'000'000ull, active);
       rates.tick(now, active);
-      alerts.tick();
+      if (cfg.alerts.engine) alerts.tick();
       every_second();
     });
   };

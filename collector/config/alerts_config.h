@@ -147,6 +147,9 @@ struct webhook_output_config {
 };
 
 struct alerts_config {
+  // `alerts: off`: no alert engine at all (no per-packet cost; the alert
+  // routes answer 503). Otherwise the engine runs with what follows.
+  bool engine = true;
   std::map<std::string, alert_definition_config> definitions;  // by upper-case name
   std::vector<known_network> known_networks;
   std::vector<ssid_canary> canaries;

@@ -350,6 +350,10 @@ void parse_alerts_yaml(const path_t& path, const YAML::Node& v, alerts_config& o
     const char* known = "definitions, canaries, watch, found_timeout, lost_timeout, sensor_silence, merge_window, "
                         "overpowered_dbm, retention, max_tracked_bssids, outputs";
     if (v.IsNull()) return;
+    if (v.IsScalar()) {
+      out.engine = boolean(path, "alerts", v);  // alerts: off
+      return;
+    }
     each_key(path, v, "alerts", known, errors, [&](const std::string& k, const YAML::Node& val) {
       if (k == "definitions") parse_definitions(path, val, out, errors);
       else if (k == "canaries") parse_canaries(path, val, out, errors);

@@ -3,7 +3,7 @@
 as fast as possible (realtime=false) to a collector over a plain WebSocket.
 Prints packets/s, MB/s and the sensor's peak RSS; a benchmark, not a test.
 
-  tests/bench/e2e_throughput.py [--build build] [--frames 1000000] [--runs 3]
+  tests/bench/e2e_throughput.py [--build build] [--frames 1000000] [--runs 3] [--config FILE]
 """
 import argparse
 import os
@@ -57,6 +57,7 @@ def main():
     ap.add_argument("--aps", type=int, default=50, help="access points in the crafted mix")
     ap.add_argument("--clients", type=int, default=1000, help="client stations in the crafted mix")
     ap.add_argument("--packet-log", default=None, help="--packet-log-max for the collector (default: its own)")
+    ap.add_argument("--config", default=None, help="a YAML file for the collector's --config (say `alerts: off`)")
     args = ap.parse_args()
     build = pathlib.Path(args.build)
     collector_bin = build / "collector" / "hopwire-collector"
@@ -76,7 +77,8 @@ def main():
     env = dict(os.environ, HOPWIRE_ADMIN_PASSWORD="bench-password-not-secret")
     coll = subprocess.Popen([str(collector_bin), "--state-dir", str(state), "--listen", "127.0.0.1:%d" % port,
                              "--remote-capture-port", "0", "--log-level", "warn"]
-                            + (["--packet-log-max", args.packet_log] if args.packet_log else []), env=env)
+                            + (["--packet-log-max", args.packet_log] if args.packet_log else [])
+                            + (["--config", args.config] if args.config else []), env=env)
     try:
         wait_port(port)
         token = subprocess.run([str(collector_bin), "token", "create", "--state-dir", str(state), "--role",

@@ -1527,6 +1527,17 @@ known_networks:
   EXPECT_EQ(c.watch.size(), 1u);  // AA:BB:CC is an OUI: /24
 }
 
+TEST(alerts_yaml, off_turns_the_engine_off_and_nothing_else_is_a_switch) {
+  alerts_config on, off, bad;
+  EXPECT_TRUE(parse_yaml("alerts:\n  merge_window: 5s\n", on).empty());
+  EXPECT_TRUE(on.engine);
+  EXPECT_TRUE(parse_yaml("alerts: off\n", off).empty());
+  EXPECT_FALSE(off.engine);
+  const auto errors = parse_yaml("alerts: sometimes\n", bad);
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_NE(errors[0].find("alerts: expected true or false, got 'sometimes'"), std::string::npos) << errors[0];
+}
+
 TEST(alerts_yaml, the_commented_example_in_the_deploy_file_parses) {
   std::ifstream f(std::string(HOPWIRE_TEST_DATA) + "/../../deploy/examples/collector.yaml");
   ASSERT_TRUE(f);
