@@ -29,7 +29,8 @@ from e2e_throughput import free_port, wait_port  # noqa: E402
 
 def subscribers_main(port, token, n, ready_file, done_file, out_file):
     """The subscriber process: n connections, each counting what it gets,
-    until done_file appears and the bus has been quiet for a second."""
+    until it has every device's NEW_DEVICE (done_file holds the count) or the
+    bus has been quiet for 5 s after the replay."""
     import websockets
 
     async def one(ws, counts):
@@ -40,9 +41,12 @@ def subscribers_main(port, token, n, ready_file, done_file, out_file):
             try:
                 raw = await asyncio.wait_for(ws.recv(), timeout=0.25)
             except asyncio.TimeoutError:
+                # Done once every device's NEW_DEVICE came (the count is in
+                # done_file), or after 5 s without a message once the
+                # replay has ended: what did not come by then was lost.
                 if os.path.exists(done_file):
                     quiet_since = quiet_since or time.monotonic()
-                    if time.monotonic() - quiet_since > 1.0:
+                    if time.monotonic() - quiet_since > 5.0:
                         return
                 continue
             except websockets.ConnectionClosed:
@@ -55,13 +59,18 @@ def subscribers_main(port, token, n, ready_file, done_file, out_file):
             counts["first"] = counts["first"] or counts["last"]
             if "NEW_DEVICE" in msg:
                 counts["new_device"] += 1
+                if os.path.exists(done_file) and counts["new_device"] >= int(pathlib.Path(done_file).read_text()):
+                    return
             elif "DEVICE_CHANGED" in msg:
                 counts["changed_devices"] += len(msg["DEVICE_CHANGED"].get("hopwire.devices.list", []))
 
     async def run():
         hdr = {"Authorization": "Bearer " + token}
         url = "ws://127.0.0.1:%d/eventbus/events.ws" % port
-        conns = [await websockets.connect(url, extra_headers=hdr, max_size=64 << 20) for _ in range(n)]
+        # No keepalive pings: one client process reading 100 busy sockets can
+        # fall seconds behind, and a late pong must not end the run.
+        conns = [await websockets.connect(url, extra_headers=hdr, max_size=64 << 20, ping_interval=None)
+                 for _ in range(n)]
         counts = [dict(messages=0, new_device=0, changed_devices=0, closed=0, first=0.0, last=0.0) for _ in conns]
         tasks = [asyncio.create_task(one(ws, c)) for ws, c in zip(conns, counts)]
         await asyncio.sleep(0.5)
@@ -107,7 +116,9 @@ def one_run(args, work, cap, n):
         subprocess.run([str(sensor_bin), "--connect", "127.0.0.1:%d" % port, "--disable-retry", "--log-level", "warn",
                         "--source", "%s:name=fanout,realtime=false" % cap], env=senv, check=True)
         replay = time.monotonic() - t0
-        done.write_text("done")
+        with urllib.request.urlopen(urllib.request.Request(
+                "http://127.0.0.1:%d/system/status.json" % port, headers={"Authorization": "Bearer " + ro})) as r:
+            done.write_text(str(json.load(r)["kismet.system.devices.count"]))
         counts = []
         if subs:
             subs.wait(timeout=120)
@@ -116,7 +127,8 @@ def one_run(args, work, cap, n):
                 "http://127.0.0.1:%d/system/status.json" % port, headers={"Authorization": "Bearer " + ro})) as r:
             status = json.load(r)
         devices = status.get("kismet.system.devices.count", 0)
-        dropped = status.get("hopwire.system.eventbus.dropped", 0)
+        dropped = (status.get("hopwire.system.eventbus.dropped", 0), status.get("hopwire.system.eventbus.queue_overflow", 0),
+                   status.get("hopwire.system.eventbus.published", 0), status.get("hopwire.system.eventbus.delivered", 0))
     finally:
         if subs and subs.poll() is None:
             subs.kill()
@@ -157,9 +169,11 @@ def main():
         msgs = sum(c["messages"] for c in counts)
         span = max(c["last"] for c in counts) - min(c["first"] for c in counts if c["first"])
         print("  fan-out run: NEW_DEVICE per subscriber min %d / max %d of %d devices; %d messages in all "
-              "(%.0f/s over %.2f s), DEVICE_CHANGED device entries %d; bus dropped %d; closed %d"
+              "(%.0f/s over %.2f s), DEVICE_CHANGED device entries %d; dropped for slow readers %d, "
+              "events lost to the full publish queue %d; bus published %d events, delivered %d messages; closed %d"
               % (min(new), max(new), devices, msgs, msgs / span if span else 0, span,
-                 sum(c["changed_devices"] for c in counts), dropped, sum(c["closed"] for c in counts)))
+                 sum(c["changed_devices"] for c in counts), dropped[0], dropped[1], dropped[2], dropped[3],
+                 sum(c["closed"] for c in counts)))
     b, f = statistics.median(r[0] for r in base), statistics.median(r[0] for r in fan)
     print("ingest with %d subscribers: %.1f %% of without" % (args.subscribers, 100.0 * b / f))
     subprocess.run(["rm", "-rf", str(work)])
