@@ -267,6 +267,10 @@ int run_collector(const settings& cfg, const std::string& config_file) {
     spdlog::warn("kismet_sensors is on: Kismet's capture tools may connect, with credentials in the URL of the sensor "
                  "path (never logged) or, on the TCP port, none at all; use datasource tokens, TLS, and keep the TCP "
                  "port on loopback");
+  } else if (auto* r = routes.find("WS", protocol::kWebSocketPath)) {
+    r->url_credentials_refusal_log =
+        "refused a sensor link with credentials in the URL, as Kismet's capture tools send them; Kismet tools are "
+        "off (kismet_sensors: true in the config turns them on)";
   }
   bus.start();
 

@@ -47,10 +47,13 @@ admission admit(const request_head& h, const admission_env& env) {
   a.r = m.r;
   a.params = std::move(m.params);
   const bool url_creds = query_has_credentials(a.query);
-  if (url_creds && !a.r->url_credentials)
+  if (url_creds && !a.r->url_credentials) {
+    if (!a.r->url_credentials_refusal_log.empty())
+      spdlog::warn("{} from {}: {}", a.path, h.remote_ip, a.r->url_credentials_refusal_log);
     return answer(std::move(a), 400,
                   "credentials in the URL are refused: send them in the Authorization header "
                   "(HTTP Basic or Bearer token)");
+  }
 
   if (a.r->open) {
     a.what = admission::verdict::read_body;

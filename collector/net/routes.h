@@ -56,6 +56,10 @@ struct route {
   // here — only Kismet's capture tools need it, and only when the operator
   // turned kismet_sensors on. Everywhere else they are refused.
   bool url_credentials = false;
+  // Logged (with the client's address, never the credentials) when URL
+  // credentials are refused here: on the sensor WebSocket, that Kismet's
+  // capture tools are off and how to turn them on.
+  std::string url_credentials_refusal_log;
 };
 
 struct route_match {

@@ -262,17 +262,22 @@ def test_with_the_setting_off_the_tool_is_refused(tmp_path):
 
 
 @needs_tool
-@pytest.mark.xfail(strict=True, reason="admission (collector/net/admission.cc) answers the WebSocket upgrade with "
-                                       "URL credentials 400 without a log line; not the Kismet link's file")
 def test_with_the_setting_off_the_websocket_refusal_is_logged(tmp_path):
     c = kismet_collector(tmp_path / "c", on=False)
     cap = [x for x in CAPTURES if x.name == "aircrack_wpa.cap"][0]
+    token = c.token("datasource", "off")
     try:
-        KismetTool(c, "%s:name=off-ws" % cap, apikey=c.token("datasource", "off")).run(timeout=30)
+        KismetTool(c, "%s:name=off-ws" % cap, apikey=token).run(timeout=30)
         log = c.log()
+        sources = c.sources()
     finally:
         c.stop()
-    assert "kismet_sensors" in log.split("listening on")[-1]
+    after_start = log.split("listening on")[-1]
+    assert "refused a sensor link with credentials in the URL, as Kismet's capture tools send them; Kismet tools " \
+           "are off (kismet_sensors: true in the config turns them on)" in after_start
+    assert "127.0.0.1" in after_start
+    assert sources == {}
+    assert token not in log
 
 
 # ---- Bad input on raw sockets ----------------------------------------------------
