@@ -296,7 +296,11 @@ int run_collector(const settings& cfg, const std::string& config_file) {
     if (!tep.address().is_loopback())
       spdlog::warn("the legacy TCP sensor listener is reachable from the network ({}); it carries no encryption",
                    tep.address().to_string());
-    spdlog::info("legacy TCP sensor link on {}:{} (API token required)", tep.address().to_string(), tep.port());
+    // Our sensors need a datasource token there; Kismet's tools send no
+    // credentials at all, so with kismet_sensors on the port admits them.
+    spdlog::info("legacy TCP sensor link on {}:{} ({})", tep.address().to_string(), tep.port(),
+                 cfg.kismet_sensors ? "Hopwire sensors with an API token; Kismet's tools without credentials"
+                                    : "API token required");
   }
 
   // SIGHUP: reload the fleet; sensors get new plans without reconnecting.

@@ -10,6 +10,7 @@ counted, while a good sensor loses nothing (that test needs no Kismet tool).
 Kismet's tools are GPL-2.0: run here as separate processes only."""
 import json
 import os
+import pathlib
 import signal
 import socket
 import struct
@@ -25,7 +26,19 @@ from test_pcap import RADIOTAP, WIFITE, Stream, pcapng_structure, tshark_hashes
 from test_tls import curl, make_ca, make_cert
 from test_truth import DATA, compare
 
-KISMET_DIR = SOURCE_DIR.parent / "shared" / "kismet"
+def _kismet_dir():
+    """Kismet's tools: $HOPWIRE_KISMET_DIR, or shared/kismet beside the
+    checkout or one of its parents (as hwsim.find_hwsim_vm looks)."""
+    candidates = [os.environ.get("HOPWIRE_KISMET_DIR")]
+    candidates += [p / "shared" / "kismet" for p in [SOURCE_DIR.resolve()] + list(SOURCE_DIR.resolve().parents)]
+    candidates.append("/work/shared/kismet")
+    for c in candidates:
+        if c and (pathlib.Path(c) / "bin" / "kismet_cap_pcapfile").is_file():
+            return pathlib.Path(c)
+    return SOURCE_DIR.parent / "shared" / "kismet"
+
+
+KISMET_DIR = _kismet_dir()
 PCAPFILE = KISMET_DIR / "bin" / "kismet_cap_pcapfile"
 
 
