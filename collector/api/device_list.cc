@@ -155,7 +155,7 @@ device_list_stream::device_list_stream(out_format fmt, list_request req, device_
 
 bool device_list_stream::pull(std::string& out, std::size_t max, std::function<void()>) {
   const auto t0 = std::chrono::steady_clock::now();
-  while (buf_.size() - head_ < max && !done_) {
+  while (buf_.size() < max && !done_) {
     const auto n = out_.window_full() ? 0 : reader_.next(copies_, kCopies);
     if (n == 0) {
       out_.end();
@@ -175,16 +175,15 @@ bool device_list_stream::pull(std::string& out, std::size_t max, std::function<v
     spdlog::warn("device list stopped after {} s of work (the budget per request)",
                  std::chrono::duration_cast<std::chrono::seconds>(kWorkBudget).count());
     done_ = true;
-    buf_.resize(head_);
-  }
-  const auto take = std::min(max, buf_.size() - head_);
-  out.append(buf_, head_, take);
-  head_ += take;
-  if (head_ == buf_.size()) {
     buf_.clear();
-    head_ = 0;
   }
-  return !(done_ && head_ == buf_.size());
+  // What is handed out goes; the rest (less than one pull of devices)
+  // moves to the front, so the buffer stays at a chunk plus one pull
+  // however long the list is.
+  const auto take = std::min(max, buf_.size());
+  out.append(buf_, 0, take);
+  buf_.erase(0, take);
+  return !(done_ && buf_.empty());
 }
 
 http_reply stream_devices(out_format fmt, list_request req, device_tracker::reader reader, const device_tracker& t,

@@ -95,6 +95,8 @@ class device_list_stream final : public body_stream {
   void delivered(std::size_t) override {}
   void close() override { done_ = true; }
   std::size_t memory_bound() const override { return kMemoryBound; }
+  // Bytes the stream's own buffer holds now (written, not yet pulled).
+  std::size_t buffered() const { return buf_.capacity(); }
 
  private:
   static constexpr std::size_t kCopies = 16;
@@ -106,7 +108,6 @@ class device_list_stream final : public body_stream {
   device_filter keep_;
   list_wrap wrap_;
   std::string buf_;
-  std::size_t head_ = 0;
   device_output out_;
   bool json_;
   bool done_ = false;

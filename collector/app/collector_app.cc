@@ -20,6 +20,7 @@
 #include "collector/alerts/alert_json.h"
 #include "collector/alerts/outputs.h"
 #include "collector/app/alert_storage.h"
+#include "collector/app/memory_trim.h"
 #include "collector/config/state_dir.h"
 #include "collector/core/events.h"
 #include "collector/core/messages.h"
@@ -134,6 +135,8 @@ route_table collector_routes(api_context& api, message_handler_factory sensor_li
 
 int run_collector(const settings& cfg, const std::string& config_file) {
   init_logging(cfg.log_level);
+  memory_trim::tune_allocator(std::thread::hardware_concurrency());
+  memory_trim trimmer;
   prepare_state_dir(cfg.state_dir);
 
   credential_store auth(cfg.state_dir);

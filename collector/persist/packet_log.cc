@@ -99,6 +99,10 @@ struct block_builder {
     char* h = open.value.data() + 1 + 16;
     std::memcpy(h + 8, &max_ts, 8);
     std::memcpy(h + 16, &open.count, 4);
+    // A block opened with room for many packets may close with a few (a
+    // slow sensor's batch): the queue and the memtable would keep the
+    // whole reservation, so a mostly empty block gives it back.
+    if (open.value.capacity() > 2 * open.value.size() + 4096) open.value.shrink_to_fit();
     done.push_back(std::move(open));
     open = block{};
     has_open = false;

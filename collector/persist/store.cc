@@ -13,6 +13,7 @@
 #include <rocksdb/db.h>
 #include <rocksdb/memtablerep.h>
 #include <rocksdb/options.h>
+#include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
 
 #include "common/log.h"
@@ -95,16 +96,31 @@ store::store(const std::filesystem::path& dir, bool read_only, packet_log_option
   opts.allow_concurrent_memtable_write = false;  // required by the vector memtable
   opts.keep_log_file_num = 4;
   opts.max_total_wal_size = 64 << 20;
+  // Memory the database may take is bounded, so the collector's RSS
+  // settles: one block cache for every family, with the files' index and
+  // filter blocks inside it rather than beside it (they grow with the
+  // files), and memtables sized per family — RocksDB's default of 64 MiB,
+  // two per family, is for write-heavy servers with memory to spare.
+  rocksdb::BlockBasedTableOptions table;
+  table.block_cache = rocksdb::NewLRUCache(16 << 20);
+  table.cache_index_and_filter_blocks = true;
+  table.pin_l0_filter_and_index_blocks_in_cache = true;
+  const auto table_factory = std::shared_ptr<rocksdb::TableFactory>(rocksdb::NewBlockBasedTableFactory(table));
   std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
   for (const char* name : kFamilies) {
     rocksdb::ColumnFamilyOptions cf;
+    cf.table_factory = table_factory;
+    cf.max_write_buffer_number = 2;
+    // Devices: every changed device is rewritten once a second, so a
+    // memtable fills with versions of the same keys; 16 MiB flushes often
+    // enough and holds a city's hot set. The rest are written by people.
+    cf.write_buffer_size = std::string_view(name) == "devices" ? 16 << 20 : 4 << 20;
     if (std::string_view(name) == "packets") {
       // Append-only, time-ordered: FIFO compaction drops whole files, the
       // oldest first, when the size limit or the TTL is reached — retention
       // that never rewrites data and never stalls the writer.
       const std::uint64_t limit = std::max<std::uint64_t>(log.max_bytes, 1 << 20);
       cf.write_buffer_size = static_cast<std::size_t>(std::clamp<std::uint64_t>(limit / 8, 256 << 10, 32 << 20));
-      cf.max_write_buffer_number = 2;
       cf.compaction_style = rocksdb::kCompactionStyleFIFO;
       // Keys arrive nearly in order and are only appended: a vector
       // memtable (sorted once, at flush) inserts cheaper than a skiplist.

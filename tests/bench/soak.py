@@ -7,9 +7,15 @@ and, at the end, the packets the sensors sent against those the collector
 counted. A benchmark: it prints numbers and never passes or fails on timing.
 
 Each sensor runs one paced replay after another, always with the same source
-UUID and the next capture each time. That makes "sent" exact: a replay that
+UUID, cycling through --cycle captures of its own (sensor i plays captures i,
+i+1, ... i+cycle-1, then i again). That makes "sent" exact: a replay that
 exits 0 had every frame acknowledged, and the collector must count exactly
-those (minus any the sensor's ring dropped, which is printed too).
+those (minus any the sensor's ring dropped, which is printed too). A sensor
+that keeps its place hears the same stations again, so after the first cycle
+the state the collector must keep (devices, their seen-by entries) stops
+growing and RSS can be judged; devices churn through --max-devices, below the
+number of distinct stations, so the longest idle are evicted and recreated all
+the time.
 
   tests/bench/soak.py [--build build] [--sensors 50] [--minutes 30] [--pps 200]
                       [--devices 100000] [--run-seconds 60] [--pullers 4] [--streamers 2]
@@ -124,7 +130,7 @@ class SensorSlot:
         self.failed = []  # exit codes of runs that did not
 
     def launch(self):
-        cap = self.captures[(self.i + self.runs) % len(self.captures)]
+        cap = self.captures[(self.i + self.runs % self.args.cycle) % len(self.captures)]
         self.runs += 1
         env = dict(os.environ, HOPWIRE_APIKEY=self.token)
         env.pop("HOPWIRE_PASSWORD", None)
@@ -251,6 +257,9 @@ def main():
     ap.add_argument("--run-seconds", type=int, default=60, help="length of one replay; then the next capture")
     ap.add_argument("--devices", type=int, default=100_000, help="distinct station MACs over all captures")
     ap.add_argument("--aps", type=int, default=50)
+    ap.add_argument("--cycle", type=int, default=2, help="captures each sensor cycles through")
+    ap.add_argument("--max-devices", type=int, default=80_000,
+                    help="the collector's device limit (below --devices: eviction churns; -1: its default)")
     ap.add_argument("--pullers", type=int, default=4, help="clients pulling device lists")
     ap.add_argument("--pull-interval", type=float, default=1.0)
     ap.add_argument("--full-every", type=int, default=5, help="every Nth pull is the full list (0: never)")
@@ -283,7 +292,10 @@ def main():
           % (args.sensors, args.pps, args.minutes, ncap, frames, per_capture, ncap * per_capture + args.aps,
              args.pullers, args.streamers, "%.1f" % kill_at if kill_at >= 0 else "never"), flush=True)
 
-    col = Collector(build, work, args.collector_arg)
+    extra = list(args.collector_arg)
+    if args.max_devices >= 0:
+        extra += ["--max-devices", str(args.max_devices)]
+    col = Collector(build, work, extra)
     col.start()
     sensor_token = col.token("datasource", "soak-sensors")
     reader_token = col.token("readonly", "soak-clients")
@@ -314,8 +326,8 @@ def main():
     for t in threads:
         t.start()
 
-    print("%6s %9s %9s %9s %12s %8s %8s %8s %9s %8s %8s  %s" % (
-        "minute", "rss MiB", "hwm MiB", "devices", "pkts/s", "lists", "full", "p99 s", "pcap MiB", "runs ok",
+    print("%6s %9s %9s %9s %9s %12s %8s %8s %8s %9s %8s %8s  %s" % (
+        "minute", "rss MiB", "hwm MiB", "devices", "evicted", "pkts/s", "lists", "full", "p99 s", "pcap MiB", "runs ok",
         "failed", "errors"), flush=True)
     end = t_start + args.minutes * 60
     killed = kill_at < 0
@@ -338,10 +350,11 @@ def main():
                 try:
                     st = col.get_json("/system/status.json")
                     devices = st.get("kismet.system.devices.count", 0)
+                    evicted = st.get("hopwire.system.devices.evicted", 0)
                     packets = sum(s["kismet.datasource.num_packets"] for s in col.get_json(
                         "/datasource/all_sources.json"))
                 except (OSError, urllib.error.URLError, ValueError):
-                    devices, packets = -1, None
+                    devices, evicted, packets = -1, -1, None
                 rate = ""
                 if packets is not None and last_packets is not None:
                     rate = "%.0f" % ((packets - last_packets) / max(1e-6, now - last_t))
@@ -349,8 +362,8 @@ def main():
                 lat.sort()
                 p99 = "%.2f" % lat[min(len(lat) - 1, int(len(lat) * 0.99))] if lat else "-"
                 errs = {k: n for k, n in v.items() if ":" in k}
-                print("%6.1f %9.1f %9.1f %9d %12s %8d %8d %8s %9.1f %8d %8d  %s" % (
-                    (now - t_start) / 60, rss, hwm, devices, rate, v.get("lists", 0), v.get("lists_full", 0), p99,
+                print("%6.1f %9.1f %9.1f %9d %9d %12s %8d %8d %8s %9.1f %8d %8d  %s" % (
+                    (now - t_start) / 60, rss, hwm, devices, evicted, rate, v.get("lists", 0), v.get("lists_full", 0), p99,
                     v.get("stream_bytes", 0) / 1048576, sum(s.sent // frames for s in slots),
                     sum(len(s.failed) for s in slots), " ".join("%s=%d" % kv for kv in sorted(errs.items())) or "-"),
                     flush=True)

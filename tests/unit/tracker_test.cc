@@ -1,5 +1,6 @@
 // The device tracker's own rules: the MAC index, eviction at the device
-// limit, and "changed since" returning exactly the changed devices.
+// limit, "changed since" returning exactly the changed devices, and a device
+// list streamed from it in bounded memory.
 
 #include <gtest/gtest.h>
 
@@ -7,6 +8,7 @@
 #include <random>
 #include <set>
 
+#include "collector/api/device_list.h"
 #include "collector/track/device_tracker.h"
 #include "collector/track/mac_index.h"
 
@@ -95,4 +97,34 @@ TEST(tracker, changed_since_returns_exactly_the_changed_devices) {
   std::size_t all = 0;
   t.for_each([&](const device&) { ++all; });
   EXPECT_EQ(all, 1000u);
+}
+
+TEST(device_list_stream, memory_stays_at_a_chunk_however_long_the_list) {
+  oui_table ouis;
+  source_table sources;
+  device_tracker t({0, 8}, ouis, sources);
+  const auto src = sources.index_of("u", "n");
+  const std::uint64_t base = 0x020000000000ULL;
+  constexpr std::size_t kDevices = 20000;
+  for (std::uint64_t i = 0; i < kDevices; ++i) feed(t, src, base + i, 1'000'000'000ULL + i);
+  device_list_stream s(out_format::json, list_request{}, t.read_all(), t, {}, list_wrap::none, 0);
+  constexpr std::size_t kChunk = 64 * 1024;
+  std::string body, chunk;
+  std::size_t most = 0;
+  while (true) {
+    chunk.clear();
+    const bool more = s.pull(chunk, kChunk, [] {});
+    EXPECT_LE(chunk.size(), kChunk);
+    body += chunk;
+    most = std::max(most, s.buffered());
+    if (!more) break;
+  }
+  // Every device is in the answer, which is far longer than what was held.
+  rapidjson::Document d;
+  d.Parse(body.data(), body.size());
+  ASSERT_FALSE(d.HasParseError());
+  ASSERT_TRUE(d.IsArray());
+  EXPECT_EQ(d.Size(), kDevices);
+  EXPECT_GT(body.size(), 100 * kChunk);
+  EXPECT_LE(most, s.memory_bound()) << "answer of " << body.size() << " bytes";
 }

@@ -1,0 +1,67 @@
+#include "collector/app/memory_trim.h"
+
+#include <algorithm>
+#include <cstdlib>
+
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
+
+#include "common/log.h"
+
+namespace hopwire::collector {
+
+void memory_trim::tune_allocator(unsigned cores) {
+#if defined(__GLIBC__)
+  if (!std::getenv("MALLOC_ARENA_MAX")) mallopt(M_ARENA_MAX, static_cast<int>(2 * std::max(1u, cores)));
+  // Large blocks (list chunks, packet-log blocks, database batches) are
+  // mapped alone and unmapped when freed.
+  if (!std::getenv("MALLOC_MMAP_THRESHOLD_")) mallopt(M_MMAP_THRESHOLD, 256 * 1024);
+#else
+  (void)cores;
+#endif
+}
+
+memory_trim::memory_trim(std::chrono::milliseconds interval) : interval_(interval) {
+  thread_ = std::thread([this] { run(); });
+}
+
+memory_trim::~memory_trim() {
+  {
+    std::lock_guard lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_one();
+  thread_.join();
+}
+
+std::uint64_t memory_trim::runs() const {
+  std::lock_guard lock(mu_);
+  return runs_;
+}
+
+std::uint64_t memory_trim::longest_us() const {
+  std::lock_guard lock(mu_);
+  return longest_us_;
+}
+
+void memory_trim::run() {
+  std::unique_lock lock(mu_);
+  while (!cv_.wait_for(lock, interval_, [this] { return stop_; })) {
+    lock.unlock();
+    const auto t0 = std::chrono::steady_clock::now();
+#if defined(__GLIBC__)
+    malloc_trim(0);
+#endif
+    const auto us = static_cast<std::uint64_t>(
+        std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0).count());
+    lock.lock();
+    ++runs_;
+    if (us > longest_us_) {
+      longest_us_ = us;
+      spdlog::debug("memory: malloc_trim took {} us, the longest so far", us);
+    }
+  }
+}
+
+}  // namespace hopwire::collector
