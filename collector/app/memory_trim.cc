@@ -14,9 +14,10 @@ namespace hopwire::collector {
 void memory_trim::tune_allocator(unsigned cores) {
 #if defined(__GLIBC__)
   if (!std::getenv("MALLOC_ARENA_MAX")) mallopt(M_ARENA_MAX, static_cast<int>(2 * std::max(1u, cores)));
-  // Large blocks (list chunks, packet-log blocks, database batches) are
-  // mapped alone and unmapped when freed.
-  if (!std::getenv("MALLOC_MMAP_THRESHOLD_")) mallopt(M_MMAP_THRESHOLD, 256 * 1024);
+  // glibc's mmap threshold is left dynamic: fixing it at 256 KiB maps and
+  // unmaps every packet-log block and cost a third of the ingest rate
+  // (docs/performance.md, "Soak"); the trim thread returns what the
+  // dynamic threshold keeps.
 #else
   (void)cores;
 #endif
