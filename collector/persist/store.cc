@@ -115,6 +115,13 @@ store::store(const std::filesystem::path& dir, bool read_only, packet_log_option
     // memtable fills with versions of the same keys; 16 MiB flushes often
     // enough and holds a city's hot set. The rest are written by people.
     cf.write_buffer_size = std::string_view(name) == "devices" ? 16 << 20 : 4 << 20;
+    if (std::string_view(name) == "devices") {
+      // Written every second, read only by the iterator at start: a vector
+      // memtable appends (sorted once, at flush, newest version kept)
+      // where a skiplist paid a search per device — a fifth of the
+      // collector's CPU with 100 000 devices changing (docs/performance.md).
+      cf.memtable_factory = std::make_shared<rocksdb::VectorRepFactory>();
+    }
     if (std::string_view(name) == "packets") {
       // Append-only, time-ordered: FIFO compaction drops whole files, the
       // oldest first, when the size limit or the TTL is reached — retention

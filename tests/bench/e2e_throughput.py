@@ -48,6 +48,13 @@ def run_sensor(sensor, port, token, cap, name, extra=()):
     return elapsed, usage.ru_maxrss  # KiB
 
 
+def cpu_seconds(pid):
+    """User + system CPU of a process and all its threads so far."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--build", default=str(TOP / "build"))
@@ -85,9 +92,11 @@ def main():
                                 "datasource", "--name", "bench"], check=True, capture_output=True,
                                text=True).stdout.strip()
         run_sensor(sensor_bin, port, token, small, "warmup")  # page cache, first-connect costs
-        times, rss_big = [], []
+        times, rss_big, cpu = [], [], []
         for i in range(args.runs):
+            c0 = cpu_seconds(coll.pid)
             t, rss = run_sensor(sensor_bin, port, token, big, "big-%d" % i)
+            cpu.append(cpu_seconds(coll.pid) - c0)
             times.append(t)
             rss_big.append(rss)
         rss_small = [run_sensor(sensor_bin, port, token, small, "small-%d" % i)[1] for i in range(args.runs)]
@@ -103,6 +112,8 @@ def main():
     print("end-to-end time (median):  %.3f s   runs: %s" % (t, ", ".join("%.3f" % x for x in times)))
     print("throughput:                %.0f packets/s" % (args.frames / t))
     print("                           %.1f MB/s of capture file" % (big_bytes / t / 1e6))
+    print("collector CPU per run:     %s s (user + system, all threads, from start to the sensor's exit)" % (
+        ", ".join("%.2f" % x for x in cpu)))
     print("sensor peak RSS, %7d frames: %s KiB" % (args.frames, ", ".join(map(str, rss_big))))
     print("sensor peak RSS, %7d frames: %s KiB" % (args.small, ", ".join(map(str, rss_small))))
     print("collector peak RSS:        %d KiB" % coll_hwm)
