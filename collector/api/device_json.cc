@@ -28,9 +28,14 @@ std::string_view format_key(mac_addr mac, char* buf) {
   return std::string_view(buf, static_cast<std::size_t>(p - buf));
 }
 
+// k is a key spelled in this file, never input: it needs no escaping.
 template <typename H>
 void key(H& h, const char* k) {
-  h.Key(k, static_cast<rapidjson::SizeType>(std::char_traits<char>::length(k)), false);
+  const std::size_t n = std::char_traits<char>::length(k);
+  if constexpr (requires { h.LiteralKey(k, n); })
+    h.LiteralKey(k, n);
+  else
+    h.Key(k, static_cast<rapidjson::SizeType>(n), false);
 }
 template <typename H>
 void str(H& h, std::string_view s) {

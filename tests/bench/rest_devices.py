@@ -14,6 +14,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 TOP = pathlib.Path(__file__).resolve().parents[2]
@@ -41,12 +42,40 @@ def curl_time(url, pw):
     return float(out[0]), int(out[1])
 
 
+def rss_kib(pid):
+    with open("/proc/%d/status" % pid) as f:
+        return next(int(l.split()[1]) for l in f if l.startswith("VmRSS"))
+
+
+def curl_time_rss(url, pw, pid):
+    """curl_time, and the collector's RSS growth while the answer was made:
+    the peak of VmRSS sampled every 10 ms, less VmRSS just before."""
+    before = rss_kib(pid)
+    peak = [before]
+    done = threading.Event()
+
+    def sample():
+        while not done.is_set():
+            peak[0] = max(peak[0], rss_kib(pid))
+            time.sleep(0.01)
+
+    th = threading.Thread(target=sample)
+    th.start()
+    try:
+        t, size = curl_time(url, pw)
+    finally:
+        done.set()
+        th.join()
+    return t, size, (peak[0] - before) / 1024
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--build", default=str(TOP / "build"))
     ap.add_argument("--clients", type=int, default=95000)
     ap.add_argument("--aps", type=int, default=5000)
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--max-devices", default=None, help="the collector's --max-devices (default: its own)")
     args = ap.parse_args()
     build = pathlib.Path(args.build)
     with tempfile.TemporaryDirectory() as tmp:
@@ -59,8 +88,8 @@ def main():
         pw = "bench-password"
         env = dict(os.environ, HOPWIRE_ADMIN_PASSWORD=pw)
         col = subprocess.Popen([str(build / "collector/hopwire-collector"), "--state-dir", str(tmp / "state"),
-                                "--listen", "127.0.0.1:%d" % port, "--remote-capture-port", "0", "--log-level", "warn"],
-                               env=env)
+                                "--listen", "127.0.0.1:%d" % port, "--remote-capture-port", "0", "--log-level", "warn"]
+                               + (["--max-devices", args.max_devices] if args.max_devices else []), env=env)
         try:
             wait_port(port)
             subprocess.run([str(build / "sensor/hopwire-sensor"), "--connect", "127.0.0.1:%d" % port, "--user", "admin",
@@ -72,8 +101,9 @@ def main():
             n = status["kismet.system.devices.count"]
             print("devices tracked: %d, collector RSS %.1f MiB" % (n, status["hopwire.system.memory.rss_bytes"] / 1048576))
             for i in range(args.runs):
-                t, size = curl_time(base + "/devices/views/all/devices.json", pw)
-                print("GET /devices/views/all/devices.json: %.3f s, %.1f MiB" % (t, size / 1048576))
+                t, size, grew = curl_time_rss(base + "/devices/views/all/devices.json", pw, col.pid)
+                print("GET /devices/views/all/devices.json: %.3f s, %.1f MiB; collector RSS grew %.1f MiB during it" % (
+                    t, size / 1048576, grew))
             ts = int(time.time()) + 1
             time.sleep(1.2)
             # Touch a few devices: a small capture of 100 clients.

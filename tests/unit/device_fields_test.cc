@@ -4,6 +4,7 @@
 // added to device.h and forgotten in one of them fails here.
 
 #include <gtest/gtest.h>
+#include <rapidjson/stringbuffer.h>
 
 #include <cmath>
 #include <cstring>
@@ -218,4 +219,27 @@ TEST(device_fields, the_json_shows_every_field) {
   std::string text;
   for (const auto& m : missing) text += "\n  " + m;
   EXPECT_TRUE(missing.empty()) << "fields that do not show in the JSON:" << text;
+}
+
+// The list writer copies the keys it spells instead of escaping them byte
+// by byte (json_writer::LiteralKey); what it writes must be exactly what
+// rapidjson writes from the same events through Key.
+TEST(device_fields, copied_keys_write_the_same_json_as_rapidjson) {
+  json_fixture fx;
+  const device d = filled();
+  const std::string fast = fx.json(d);
+  rapidjson::Document doc;
+  auto gen = [&](rapidjson::Document& into) {
+    doc_builder b(into);
+    write_device(b, d, fx.tracker);
+    return true;
+  };
+  doc.Populate(gen);
+  rapidjson::StringBuffer buf;
+  rapidjson::Writer<rapidjson::StringBuffer> plain(buf);
+  doc.Accept(plain);
+  EXPECT_EQ(fast, std::string(buf.GetString(), buf.GetSize()));
+  rapidjson::Document back;
+  EXPECT_FALSE(back.Parse(fast.data(), fast.size()).HasParseError());
+  EXPECT_GT(back.MemberCount(), 20u);
 }
