@@ -95,7 +95,8 @@ class device_list_stream final : public body_stream {
   void delivered(std::size_t) override {}
   void close() override { done_ = true; }
   std::size_t memory_bound() const override { return kMemoryBound; }
-  // Bytes the stream's own buffer holds now (written, not yet pulled).
+  // Bytes the stream's own buffer has allocated now (its capacity: what
+  // it keeps in memory between pulls, not only what waits to be pulled).
   std::size_t buffered() const { return buf_.capacity(); }
 
  private:

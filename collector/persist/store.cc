@@ -118,7 +118,7 @@ store::store(const std::filesystem::path& dir, bool read_only, packet_log_option
     if (std::string_view(name) == "devices") {
       // Written every second, read only by the iterator at start: a vector
       // memtable appends (sorted once, at flush, newest version kept)
-      // where a skiplist paid a search per device — a fifth of the
+      // where a skiplist paid a search per device — about 15 % of the
       // collector's CPU with 100 000 devices changing (docs/performance.md).
       cf.memtable_factory = std::make_shared<rocksdb::VectorRepFactory>();
     }
