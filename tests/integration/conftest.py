@@ -25,10 +25,20 @@ TOOLS = SOURCE_DIR / "tests" / "tools"
 CAPTURES = sorted(p for p in DATA.iterdir() if p.suffix in (".pcap", ".cap", ".pcapng"))
 
 
+_ports_given = set()
+
+
 def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A loopback port free now and not handed out before in this run: the
+    kernel may offer a just-closed port again, and two clients told to bind
+    the same one would be taken for each other."""
+    while True:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if port not in _ports_given:
+            _ports_given.add(port)
+            return port
 
 
 def wait_for_port(port, timeout=20.0, proc=None):

@@ -26,11 +26,23 @@ class Stream:
 
     def __init__(self, collector, path, out):
         self.collector, self.path, self.out = collector, path, pathlib.Path(out)
+        self.start()
+
+    def start(self):
         # A known local port tells our stream apart in /pcap/streams.json.
         self.port = free_port()
         self.proc = subprocess.Popen(["curl", "-N", "-s", "-S", "--local-port", str(self.port),
-                                      "-u", "admin:" + collector.password,
-                                      "-o", str(self.out), collector.http.base + path], stderr=subprocess.PIPE)
+                                      "-u", "admin:" + self.collector.password,
+                                      "-o", str(self.out), self.collector.http.base + self.path],
+                                     stderr=subprocess.PIPE)
+
+    def curl_failed(self):
+        """curl's exit and complaint if it has stopped on its own, else None."""
+        if self.proc.poll() is None:
+            return None
+        if not hasattr(self, "_failed"):
+            self._failed = "curl exited %d: %s" % (self.proc.returncode, self.proc.stderr.read().decode(errors="replace"))
+        return self._failed
 
     def stats(self):
         mine = [s for s in self.collector.get("/pcap/streams.json")
@@ -40,6 +52,13 @@ class Stream:
     def wait_started(self):
         deadline = time.monotonic() + 10
         while self.stats() is None:
+            failed = self.curl_failed()
+            if failed and self.proc.returncode == 45:
+                # Another socket took the port in between (curl: "couldn't bind"): take a new one.
+                del self._failed
+                self.start()
+                continue
+            assert failed is None, failed
             assert time.monotonic() < deadline, "stream did not open"
             time.sleep(0.05)
         return self
@@ -49,7 +68,7 @@ class Stream:
         deadline = time.monotonic() + 60
         while True:
             st = self.stats()
-            assert st is not None, "stream closed early"
+            assert st is not None, "stream closed early (%s)" % (self.curl_failed() or "curl still running")
             size = self.out.stat().st_size if self.out.exists() else 0
             if st["hopwire.pcap.stream.queued_bytes"] == 0 and size == st["hopwire.pcap.stream.bytes_sent"]:
                 break
