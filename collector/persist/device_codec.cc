@@ -31,7 +31,7 @@ class writer {
   }
   void source(const char* n, std::uint32_t index) { str(n, uuid_of_(index)); }
   template <typename T, typename Fn>
-  void list(const char*, const std::vector<T>& v, std::size_t, Fn&& fn) {
+  void list(const char*, const compact_vec<T>& v, std::size_t, Fn&& fn) {
     num("", static_cast<std::uint32_t>(v.size()));
     for (const auto& e : v) fn(*this, e);
   }
@@ -84,7 +84,7 @@ class reader {
   }
   // A count of entries is refused if the record cannot possibly hold them.
   template <typename T, typename Fn>
-  void list(const char*, std::vector<T>& v, std::size_t min_entry_bytes, Fn&& fn) {
+  void list(const char*, compact_vec<T>& v, std::size_t min_entry_bytes, Fn&& fn) {
     std::uint32_t n = 0;
     if (!num("", n)) return;
     if (static_cast<std::uint64_t>(n) * min_entry_bytes > in_.size() - pos_) {

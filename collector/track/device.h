@@ -7,8 +7,8 @@
 #include <cstdint>
 #include <memory>
 #include <string>
-#include <vector>
 
+#include "collector/track/compact_vec.h"
 #include "common/mac_addr.h"
 
 namespace hopwire::collector {
@@ -103,12 +103,12 @@ struct assoc_request {
 };
 
 struct wifi_detail {
-  std::vector<ssid_record> advertised;  // from beacons
-  std::vector<ssid_record> responded;   // from probe responses
-  std::vector<probed_record> probed;
-  std::vector<peer_link> clients;       // for an AP: stations that exchanged data with it
-  std::vector<peer_link> aps;           // for a station: the BSSIDs it exchanged data with
-  std::vector<assoc_request> assoc;
+  compact_vec<ssid_record> advertised;  // from beacons
+  compact_vec<ssid_record> responded;   // from probe responses
+  compact_vec<probed_record> probed;
+  compact_vec<peer_link> clients;       // for an AP: stations that exchanged data with it
+  compact_vec<peer_link> aps;           // for a station: the BSSIDs it exchanged data with
+  compact_vec<assoc_request> assoc;
   std::uint64_t wildcard_probes = 0;
   std::uint64_t deauths = 0, disassocs = 0;
   std::uint16_t auth_algorithms = 0;  // bit n: algorithm n seen (0 open, 1 shared key, 3 SAE ...)
@@ -148,9 +148,10 @@ class detail_ptr {
   std::unique_ptr<T> p_;
 };
 
+// Fields ordered widest first, so the struct has no holes (192 bytes with
+// malloc's header: a million of these is most of a tracker).
 struct device {
   mac_addr mac;
-  std::uint32_t types = 0;  // kType* bits
   std::uint64_t first_ns = 0, last_ns = 0;  // packet time
   std::uint64_t mod_ns = 0;                 // collector time of the last change
   std::uint64_t packets = 0, packets_data = 0, packets_mgmt = 0, packets_error = 0, packets_crypt = 0;
@@ -158,22 +159,22 @@ struct device {
   std::uint64_t bytes = 0;
   std::uint64_t data_bytes = 0;  // payload of data frames sent
   std::uint64_t retries = 0;
-  signal_stats signal;
-  std::uint32_t freq_mhz = 0;
-  std::uint16_t channel = 0;
-  std::vector<seenby_entry> seenby;
+  compact_vec<seenby_entry> seenby;
   detail_ptr<location_stats> location;
   detail_ptr<wifi_detail> wifi;
-
-  // Shard bookkeeping: position in the shard's device vector and its
-  // most-recently-modified list.
-  std::uint32_t index = 0;
+  // Shard bookkeeping: the most-recently-modified list.
   device* newer = nullptr;
   device* older = nullptr;
+  signal_stats signal;
+  std::uint32_t types = 0;  // kType* bits
+  std::uint32_t freq_mhz = 0;
+  std::uint32_t index = 0;  // shard bookkeeping: position in the shard's device vector
+  std::uint16_t channel = 0;
   bool dirty = false;  // changed since it was last written to the database
 
   wifi_detail& w() { return wifi.emplace(); }
 };
+static_assert(sizeof(void*) != 8 || sizeof(device) == 184, "a device has grown or has a hole; see the order above");
 
 // "Wi-Fi AP", "Wi-Fi Client", ... from the type bits, most specific first.
 const char* device_type_name(std::uint32_t types);

@@ -84,6 +84,7 @@ std::vector<std::uint8_t> data(std::uint64_t sta, std::uint64_t bssid, int n) {
 
 struct workload {
   std::vector<std::vector<std::uint8_t>> frames;
+  std::size_t aps = 0;  // the first `aps` frames are the APs' beacons
 };
 
 // 5 % of MACs are APs (beacons), the rest stations; each station sends a
@@ -91,6 +92,7 @@ struct workload {
 workload make_workload(std::size_t devices, std::uint64_t mac_base) {
   workload w;
   const std::size_t aps = std::max<std::size_t>(1, devices / 20);
+  w.aps = aps;
   for (std::size_t i = 0; i < devices; ++i) {
     const std::uint64_t mac = mac_base + i;
     if (i < aps) {

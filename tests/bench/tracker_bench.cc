@@ -43,8 +43,9 @@ std::size_t rss_bytes() {
   return static_cast<std::size_t>(rss) * static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
 }
 
-std::uint64_t run_ingest(device_tracker& t, const workload& w, std::size_t packets, std::uint32_t src,
-                         const std::atomic<bool>* stop = nullptr) {
+// Frames first, first + 1, ... of the mix, `packets` of them, wrapping around.
+std::uint64_t run_ingest(device_tracker& t, const workload& w, std::size_t first, std::size_t packets,
+                         std::uint32_t src, const std::atomic<bool>* stop = nullptr) {
   decoded_packet p;
   p.dlt = 127;
   anomaly_counters an;
@@ -52,7 +53,7 @@ std::uint64_t run_ingest(device_tracker& t, const workload& w, std::size_t packe
   std::size_t done = 0;
   for (std::size_t i = 0; i < packets; ++i) {
     if (stop && (i & 1023) == 0 && stop->load(std::memory_order_relaxed)) break;
-    const auto& f = w.frames[i % w.frames.size()];
+    const auto& f = w.frames[(first + i) % w.frames.size()];
     p.bytes = f;
     p.orig_len = static_cast<std::uint32_t>(f.size());
     p.ts_ns = now + i * 1000;
@@ -99,14 +100,22 @@ int main(int argc, char** argv) {
     source_table sources;
     device_tracker t({0, 64}, ouis, sources);
     const auto src = sources.index_of("bench", "bench");
-    // First pass creates every device: measure memory.
-    run_ingest(t, w, w.frames.size(), src);
+    // First pass creates every device: measure memory. The mix starts with
+    // the APs' beacons, so the APs are counted first, then the clients
+    // (probe, data both ways): a client's share includes its link on its AP.
+    run_ingest(t, w, 0, w.aps, src);
+    const std::size_t rss_aps = rss_bytes();
+    const std::size_t aps = t.device_count();
+    run_ingest(t, w, w.aps, w.frames.size() - w.aps, src);
     const std::size_t rss1 = rss_bytes();
+    const std::size_t clients = t.device_count() - aps;
     std::printf("devices tracked: %zu (%zu frames in the mix)\n", t.device_count(), w.frames.size());
     std::printf("memory per device: %.0f bytes (RSS growth %.1f MiB / %zu devices)\n",
                 double(rss1 - rss0) / double(t.device_count()), (rss1 - rss0) / 1048576.0, t.device_count());
+    std::printf("memory per AP (one SSID): %.0f bytes (%zu APs); per client device: %.0f bytes (%zu clients)\n",
+                double(rss_aps - rss0) / double(aps), aps, double(rss1 - rss_aps) / double(clients), clients);
     const auto start = clk::now();
-    const auto n = run_ingest(t, w, packets, src);
+    const auto n = run_ingest(t, w, 0, packets, src);
     const double s = seconds_since(start);
     std::printf("decode + track, one thread: %.0f packets/s (%zu packets in %.3f s)\n", n / s, static_cast<std::size_t>(n), s);
 
@@ -123,7 +132,7 @@ int main(int argc, char** argv) {
     double during_s = 0;
     std::thread ingest([&] {
       const auto a = clk::now();
-      during = run_ingest(t, w, SIZE_MAX, src, &stop);
+      during = run_ingest(t, w, 0, SIZE_MAX, src, &stop);
       during_s = seconds_since(a);
     });
     std::this_thread::sleep_for(std::chrono::milliseconds(200));

@@ -11,6 +11,7 @@
 #include <set>
 #include <string>
 #include <type_traits>
+#include <vector>
 
 #include "collector/api/device_json.h"
 #include "collector/api/ek_writer.h"
@@ -45,7 +46,7 @@ struct filler {
   }
   void source(const char*, std::uint32_t& i) { i = static_cast<std::uint32_t>(next() % 2); }
   template <typename T, typename Fn>
-  void list(const char*, std::vector<T>& v, std::size_t, Fn&& fn) {
+  void list(const char*, compact_vec<T>& v, std::size_t, Fn&& fn) {
     v.resize(2);
     for (auto& e : v) fn(*this, e);
   }
@@ -75,7 +76,7 @@ struct dumper {
   }
   void source(const char* name, std::uint32_t i) { num(name, i); }
   template <typename T, typename Fn>
-  void list(const char* name, const std::vector<T>& v, std::size_t, Fn&& fn) {
+  void list(const char* name, const compact_vec<T>& v, std::size_t, Fn&& fn) {
     out += std::string(name) + "[" + std::to_string(v.size()) + "]{";
     for (const auto& e : v) fn(*this, e);
     out += "}";
@@ -123,7 +124,7 @@ struct perturber {
     if (hit(n)) i ^= 1;
   }
   template <typename T, typename Fn>
-  void list(const char*, std::vector<T>& v, std::size_t, Fn&& fn) {
+  void list(const char*, compact_vec<T>& v, std::size_t, Fn&& fn) {
     for (auto& e : v) fn(*this, e);
   }
   template <typename T, typename Fn>
@@ -242,4 +243,50 @@ TEST(device_fields, copied_keys_write_the_same_json_as_rapidjson) {
   rapidjson::Document back;
   EXPECT_FALSE(back.Parse(fast.data(), fast.size()).HasParseError());
   EXPECT_GT(back.MemberCount(), 20u);
+}
+
+// The device's list type: the std::vector operations the tracker uses, with
+// elements that own memory (strings longer than the small-string buffer), so
+// a lost or doubled element shows as a wrong string, not only as a count.
+TEST(compact_vec, behaves_as_a_vector_of_owning_elements) {
+  auto s = [](int i) { return "a string well past sixteen bytes, number " + std::to_string(i); };
+  compact_vec<std::string> v;
+  EXPECT_EQ(sizeof(v), 16u);
+  std::vector<std::size_t> caps;
+  for (int i = 0; i < 20; ++i) {
+    v.push_back(s(i));
+    if (caps.empty() || caps.back() != v.capacity()) caps.push_back(v.capacity());
+  }
+  EXPECT_EQ(caps, (std::vector<std::size_t>{1, 2, 3, 4, 6, 9, 13, 19, 28}));
+  // An element of the list itself pushed when the list must grow.
+  compact_vec<std::string> self;
+  self.push_back(s(0));
+  self.push_back(self.back());
+  EXPECT_EQ(self[1], s(0));
+
+  compact_vec<std::string> copy = v;
+  v.erase(v.begin());        // the oldest, as the association list does
+  v.erase(v.begin() + 3, v.begin() + 5);
+  ASSERT_EQ(v.size(), 17u);
+  EXPECT_EQ(v.front(), s(1));
+  EXPECT_EQ(v[3], s(6));
+  EXPECT_EQ(v.back(), s(19));
+  EXPECT_EQ(copy.size(), 20u);  // the copy is its own
+  EXPECT_EQ(copy[0], s(0));
+
+  compact_vec<std::string> moved = std::move(copy);
+  EXPECT_TRUE(copy.empty());  // NOLINT(bugprone-use-after-move): moved-from is empty by contract
+  EXPECT_EQ(moved.size(), 20u);
+  moved = v;  // copy-assign over a longer list
+  EXPECT_EQ(moved.size(), 17u);
+  EXPECT_EQ(moved[16], s(19));
+
+  v.resize(2);
+  ASSERT_EQ(v.size(), 2u);
+  EXPECT_EQ(v[1], s(2));
+  v.resize(4);
+  EXPECT_EQ(v[3], "");
+  v.clear();
+  EXPECT_TRUE(v.empty());
+  EXPECT_EQ(v.begin(), v.end());
 }
