@@ -233,6 +233,10 @@ void link_client::handle_frame(const wire::Frame& frame) {
       state_ = state::streaming;
       failures_ = 0;
       const auto c = ring_.counters();
+      // Silence is measured from now: the link is new, nothing was owed before.
+      acked_seen_ = c.acked;
+      unacked_since_ = std::chrono::steady_clock::now();
+      warned_unacked_ = {};
       spdlog::info("connected to {}:{} (collector {}), source {} '{}'; {} records waiting", opts_.host, opts_.port,
                    protocol::str(w->collector_version()), source_.identity().uuid, source_.identity().name,
                    held_records(c));

@@ -100,15 +100,16 @@ std::shared_ptr<source_entry> source_registry::scan_source(const std::string& na
   std::lock_guard lock(mu_);
   created = false;
   if (!uuid.empty()) {
-    auto it = by_uuid_.find(uuid);
-    if (it == by_uuid_.end()) it = scan_aliases_.find(uuid);
-    if (it != scan_aliases_.end() && it != by_uuid_.end()) {
-      std::lock_guard slock(it->second->mu);
+    std::shared_ptr<source_entry> known;
+    if (auto it = by_uuid_.find(uuid); it != by_uuid_.end()) known = it->second;
+    else if (auto a = scan_aliases_.find(uuid); a != scan_aliases_.end()) known = a->second;
+    if (known) {
+      std::lock_guard slock(known->mu);
       if (!name.empty()) {
-        it->second->rec.name = name;
-        table_.index_of(it->second->rec.uuid, name);
+        known->rec.name = name;
+        table_.index_of(known->rec.uuid, name);
       }
-      return it->second;
+      return known;
     }
   }
   if (!name.empty()) {

@@ -17,6 +17,17 @@ namespace hopwire::collector {
 
 namespace {
 
+// Small batches are acknowledged together. A link of a few hundred packets a
+// second sends a batch per packet, and a durable write and an Ack for each
+// cost more than the packets (a profile at 200 links x 200 packets/s: 15 %
+// of the collector in the source write, 21 % in sending Acks). A batch of
+// kAckNowPackets or more, or the kAckNowBatches-th waiting, is written and
+// acknowledged at once, as every batch of a busy link is; a smaller one waits
+// up to kAckDelay for those after it. The sensor's ring holds them meanwhile.
+constexpr std::uint32_t kAckNowPackets = 32;
+constexpr std::uint32_t kAckNowBatches = 64;
+constexpr auto kAckDelay = std::chrono::milliseconds(20);
+
 // Refusals before a link has proven who it is are logged at most once per
 // 10 s with a count: a flood of bad links costs counters, not a line each.
 class quiet_warnings {
@@ -314,43 +325,67 @@ bool remote_link::on_batch(const wire::PacketBatch& b) {
   }
   collector_stats::bump(env_.stats.batches_received);
   const std::uint32_t count = b.packets() ? b.packets()->size() : 0;
-  std::uint64_t ack_seq;
   {
     std::unique_lock lock(source_->mu);
     auto& r = source_->rec;
     if (b.seq() <= r.last_seq) {
-      // Resent after a reconnect but already stored: acknowledge, don't count.
+      // Resent after a reconnect but already counted: acknowledge, don't
+      // count. What is counted but not yet on disk is acknowledged with it.
       ++source_->duplicate_batches;
       collector_stats::bump(env_.stats.batches_duplicate);
-      if (unacked_) return true;  // what we hold is not on disk yet: no Ack
-      ack_seq = r.last_seq;
-    } else {
-      if (b.seq() != r.last_seq + 1) collector_stats::bump(env_.stats.batches_gap);
+      // The sequence acknowledged must be on disk, whichever link counted it.
+      if (unacked_ || waiting_) return true;
       lock.unlock();
-      const std::uint64_t errors = env_.pipeline.deliver(*source_, b);
-      lock.lock();
-      r.num_packets += count;
-      r.num_error_packets += errors;
-      r.last_seq = b.seq();
-      r.last_seen_ns = wall_ns();
-      collector_stats::bump(env_.stats.packets_received, count);
-      collector_stats::bump(env_.stats.bytes_received, b.data() ? b.data()->size() : 0);
-      // Count and sequence go to disk together before the Ack, so neither a
-      // crash nor a resend can make a packet count twice or not at all.
-      if (!env_.db.put_source(r)) {
-        // Not durable: no Ack. The sensor keeps the batch in its ring; on_tick
-        // writes again and acknowledges once the store takes it.
-        unacked_ = true;
-        collector_stats::bump(env_.stats.acks_withheld);
-        return true;
-      }
-      unacked_ = false;
-      ack_seq = r.last_seq;
+      store_and_ack();
+      return true;
     }
+    if (b.seq() != r.last_seq + 1) collector_stats::bump(env_.stats.batches_gap);
+    lock.unlock();
+    const std::uint64_t errors = env_.pipeline.deliver(*source_, b);
+    lock.lock();
+    r.num_packets += count;
+    r.num_error_packets += errors;
+    r.last_seq = b.seq();
+    r.last_seen_ns = wall_ns();
+    collector_stats::bump(env_.stats.packets_received, count);
+    collector_stats::bump(env_.stats.bytes_received, b.data() ? b.data()->size() : 0);
   }
-  protocol::build_ack(fbb_, ack_seq);
-  send_built();
+  ++waiting_;
+  // While the store fails, every batch tries it again (and on_tick does).
+  if (unacked_ || count >= kAckNowPackets || waiting_ >= kAckNowBatches || !io_.after) {
+    store_and_ack();
+    return true;
+  }
+  if (!ack_timer_armed_) {
+    ack_timer_armed_ = true;
+    io_.after(kAckDelay, [this] {
+      ack_timer_armed_ = false;
+      if (waiting_ && !unacked_) store_and_ack();
+    });
+  }
   return true;
+}
+
+void remote_link::store_and_ack() {
+  std::uint64_t seq;
+  {
+    // Count and sequence go to disk together before the Ack, so neither a
+    // crash nor a resend can make a packet count twice or not at all.
+    std::lock_guard lock(source_->mu);
+    if (!env_.db.put_source(source_->rec)) {
+      // Not durable: no Ack. The sensor keeps the batches in its ring;
+      // on_tick writes again and acknowledges once the store takes it.
+      collector_stats::bump(env_.stats.acks_withheld, waiting_ - withheld_);
+      withheld_ = waiting_;
+      unacked_ = true;
+      return;
+    }
+    seq = source_->rec.last_seq;
+  }
+  unacked_ = false;
+  waiting_ = withheld_ = 0;
+  protocol::build_ack(fbb_, seq);
+  send_built();
 }
 
 void remote_link::on_status(const wire::Status& s) {
@@ -379,20 +414,7 @@ bool remote_link::on_tick() {
     return fail(wire::ErrorCode::Timeout,
                 "no frame for " + std::to_string(protocol::kIdleTimeoutSeconds) + " s; closing the link");
   }
-  if (unacked_ && source_) {
-    std::uint64_t seq = 0;
-    bool stored;
-    {
-      std::lock_guard lock(source_->mu);
-      stored = env_.db.put_source(source_->rec);
-      seq = source_->rec.last_seq;
-    }
-    if (stored) {
-      unacked_ = false;
-      protocol::build_ack(fbb_, seq);
-      send_built();
-    }
-  }
+  if (unacked_ && source_) store_and_ack();
   send_pending_config();
   if (source_ && now - last_ping_ >= std::chrono::seconds(protocol::kPingIntervalSeconds)) {
     last_ping_ = now;

@@ -71,6 +71,9 @@ class remote_link final : public message_handler {
   bool fail(wire::ErrorCode code, const std::string& why);
   void publish_source(event_kind k);
   void send_built();
+  // Writes the source's count and sequence, then acknowledges every batch
+  // counted so far; on a store failure it withholds the Ack (unacked_).
+  void store_and_ack();
 
   link_env& env_;
   transport_kind kind_;
@@ -82,9 +85,12 @@ class remote_link final : public message_handler {
   std::chrono::steady_clock::time_point last_rx_;
   std::chrono::steady_clock::time_point last_ping_;
   std::uint64_t ping_nonce_ = 0;
-  bool unacked_ = false;
+  bool unacked_ = false;  // the store refused the last write: no Ack until it takes one
+  std::uint32_t waiting_ = 0;   // batches counted since the last Ack
+  std::uint32_t withheld_ = 0;  // of those, already counted in acks_withheld
+  bool ack_timer_armed_ = false;
   bool lost_ = false;  // went silent: its going is an error, not a goodbye
-  std::string lost_why_;  // batches stored in memory but not yet on disk: no Ack sent
+  std::string lost_why_;
 };
 
 }  // namespace hopwire::collector

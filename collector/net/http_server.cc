@@ -405,6 +405,13 @@ class message_session : public std::enable_shared_from_this<message_session<Tran
         if (self && !self->closed_) f();
       });
     };
+    io.after = [w, ex](std::chrono::milliseconds delay, std::function<void()> f) {
+      auto t = std::make_shared<net::steady_timer>(ex, delay);
+      t->async_wait([t, w, f = std::move(f)](beast::error_code ec) {
+        auto self = w.lock();
+        if (!ec && self && !self->closed_) f();
+      });
+    };
     handler_ = factory(who, std::move(io));
     if (!handler_) return shutdown();
     t_.set_limit(handler_->max_message_bytes());

@@ -4,6 +4,7 @@
 // the socket, the write queue, the timers and the closing; the handler
 // speaks the protocol. Called on the session's strand only.
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -38,6 +39,9 @@ struct message_io {
   // Runs `f` later on the session's strand, if the session still exists.
   // Any thread may call it.
   std::function<void(std::function<void()> f)> post;
+  // Runs `f` on the session's strand after `delay`, if the session still
+  // exists then. On the strand only.
+  std::function<void(std::chrono::milliseconds delay, std::function<void()> f)> after;
   // Bytes queued and not yet written (on the strand only): a handler that
   // pushes (the event bus) drops instead of letting the queue reach its cut.
   std::function<std::size_t()> queued_bytes;
