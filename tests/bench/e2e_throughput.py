@@ -9,30 +9,15 @@ import argparse
 import os
 import pathlib
 import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 
+from benchproc import cpu_seconds, free_port, wait_port
+
 TOP = pathlib.Path(__file__).resolve().parents[2]
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_port(port):
-    for _ in range(200):
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise SystemExit("collector did not start")
 
 
 def run_sensor(sensor, port, token, cap, name, extra=()):
@@ -46,13 +31,6 @@ def run_sensor(sensor, port, token, cap, name, extra=()):
     if os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit("sensor failed with %d" % os.waitstatus_to_exitcode(status))
     return elapsed, usage.ru_maxrss  # KiB
-
-
-def cpu_seconds(pid):
-    """User + system CPU of a process and all its threads so far."""
-    with open("/proc/%d/stat" % pid) as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def main():

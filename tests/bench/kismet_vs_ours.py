@@ -16,7 +16,6 @@ import json
 import os
 import pathlib
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -25,31 +24,12 @@ import time
 import urllib.request
 import uuid as uuidlib
 
+from benchproc import cpu_seconds, free_port, wait_port
+
 TOP = pathlib.Path(__file__).resolve().parents[2]
 PCAPFILE = TOP.parent / "shared" / "kismet" / "bin" / "kismet_cap_pcapfile"
 PASSWORD = "bench-password-not-secret"
 LOG = pathlib.Path(tempfile.gettempdir()) / "hopwire-kismet-bench-tools.log"  # the replays' output
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_port(port):
-    for _ in range(200):
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise SystemExit("collector did not start")
-
-
-def cpu_seconds(pid):
-    fields = pathlib.Path("/proc/%d/stat" % pid).read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 class Api:

@@ -27,6 +27,8 @@ import sys
 import tempfile
 import time
 
+from benchproc import free_port
+
 TOP = pathlib.Path(__file__).resolve().parents[2]
 SIZE_BUDGET = 1 << 20
 MEMORY_BUDGET = 4 << 20
@@ -53,12 +55,6 @@ def sections(path):
         if len(parts) > 7 and parts[0].startswith("[") and parts[1].startswith(".") and "A" in parts[7]:
             out[parts[1]] = int(parts[5], 16)
     return out
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_for_port(port, timeout=30):

@@ -41,25 +41,10 @@ import urllib.error
 import urllib.request
 import uuid as uuidlib
 
+from benchproc import free_port, proc_status_kib
+
 TOP = pathlib.Path(__file__).resolve().parents[2]
 PASSWORD = "soak-password-not-secret"
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def proc_status_kib(pid, key):
-    try:
-        with open("/proc/%d/status" % pid) as f:
-            for line in f:
-                if line.startswith(key + ":"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return 0
 
 
 class Collector:
