@@ -148,12 +148,19 @@ class detail_ptr {
   std::unique_ptr<T> p_;
 };
 
-// Fields ordered widest first, so the struct has no holes (192 bytes with
-// malloc's header: a million of these is most of a tracker).
+// Fields ordered so the struct has no holes (192 bytes with malloc's
+// header: a million of these is most of a tracker).
 struct device {
   mac_addr mac;
+  // Together at the front: the once-a-second walk of the recency list
+  // (devices active per channel) reads these of every active device.
+  std::uint64_t mod_ns = 0;  // collector time of the last change
+  // Shard bookkeeping: the most-recently-modified list.
+  device* newer = nullptr;
+  device* older = nullptr;
+  std::uint32_t freq_mhz = 0;
+  std::uint32_t types = 0;  // kType* bits
   std::uint64_t first_ns = 0, last_ns = 0;  // packet time
-  std::uint64_t mod_ns = 0;                 // collector time of the last change
   std::uint64_t packets = 0, packets_data = 0, packets_mgmt = 0, packets_error = 0, packets_crypt = 0;
   std::uint64_t packets_tx = 0, packets_rx = 0;
   std::uint64_t bytes = 0;
@@ -162,12 +169,7 @@ struct device {
   compact_vec<seenby_entry> seenby;
   detail_ptr<location_stats> location;
   detail_ptr<wifi_detail> wifi;
-  // Shard bookkeeping: the most-recently-modified list.
-  device* newer = nullptr;
-  device* older = nullptr;
   signal_stats signal;
-  std::uint32_t types = 0;  // kType* bits
-  std::uint32_t freq_mhz = 0;
   std::uint32_t index = 0;  // shard bookkeeping: position in the shard's device vector
   std::uint16_t channel = 0;
   bool dirty = false;  // changed since it was last written to the database

@@ -5,7 +5,10 @@ a crafted capture), then curl fetches /devices/views/all/devices.json and
 a test.
 
   tests/bench/rest_devices.py [--build build] [--clients 95000] [--aps 5000] [--runs 3]
-                              [--max-devices N] [--ingest-during [--ingest-frames N]]
+                              [--max-devices N] [--ingest-during [--ingest-frames N]] [--replays N]
+
+--replays N replays the capture N more times as the same source once the
+devices exist, and prints each replay's rate and the collector's CPU.
 
 --ingest-during then measures ingest against the full list (issue 18: at
 1 000 000 devices, ingest while a full list is made at least 80 % of idle).
@@ -210,6 +213,9 @@ def main():
     ap.add_argument("--max-devices", default=None, help="the collector's --max-devices (default: its own)")
     ap.add_argument("--ingest-during", action="store_true",
                     help="also measure ingest idle and while full lists are pulled (see the docstring)")
+    ap.add_argument("--replays", type=int, default=0,
+                    help="only replay the capture this many times more over the devices it made, printing "
+                         "packets/s and the collector's CPU for each, then stop (no lists)")
     ap.add_argument("--ingest-frames", type=int, default=0,
                     help="frames per ingest replay (default: replay the capture that made the devices)")
     args = ap.parse_args()
@@ -230,6 +236,13 @@ def main():
             wait_port(port)
             run_sensor(build, port, env, pw, cap, "many")
             base = "http://127.0.0.1:%d" % port
+            for i in range(args.replays):
+                c0 = cpu_seconds(col.pid)
+                wall, _ = run_sensor(build, port, env, pw, cap, "many")
+                print("replay %d over known devices: %.1f s, %.0f packets/s, collector CPU %.1f s" % (
+                    i + 1, wall, frames / wall, cpu_seconds(col.pid) - c0), flush=True)
+            if args.replays:
+                return
             status = curl_json(base + "/system/status.json", pw)
             n = status["kismet.system.devices.count"]
             print("devices tracked: %d, collector RSS %.1f MiB" % (n, status["hopwire.system.memory.rss_bytes"] / 1048576))

@@ -47,10 +47,11 @@ std::vector<std::uint8_t> probe_from(std::uint64_t mac) {
   return f;
 }
 
-void feed(device_tracker& t, std::uint32_t src, std::uint64_t mac, std::uint64_t now) {
+void feed(device_tracker& t, std::uint32_t src, std::uint64_t mac, std::uint64_t now, std::uint32_t freq_mhz = 0) {
   const auto f = probe_from(mac);
   decoded_packet p;
   p.dlt = 105;
+  p.sensor_freq_khz = freq_mhz * 1000;
   p.bytes = f;
   p.ts_ns = now;
   anomaly_counters an;
@@ -97,6 +98,47 @@ TEST(tracker, changed_since_returns_exactly_the_changed_devices) {
   std::size_t all = 0;
   t.for_each([&](const device&) { ++all; });
   EXPECT_EQ(all, 1000u);
+}
+
+TEST(tracker, devices_per_channel_counts_those_changed_in_the_window_whichever_way_the_shard_is_walked) {
+  // While the shard keeps old devices it is read along its recency list;
+  // once all of it is recent, through its device vector. Both must give the
+  // same rule: changed at or after the mark, by the frequency heard last.
+  oui_table ouis;
+  source_table sources;
+  device_tracker t({0, 1}, ouis, sources);
+  const auto src = sources.index_of("u", "n");
+  const std::uint64_t base = 0x020000000000ULL;
+  const std::uint32_t freqs[] = {2412, 2437, 5180};
+  const std::uint64_t mark = 50'000'000'000ULL;
+  for (std::uint64_t i = 0; i < 3000; ++i) feed(t, src, base + i, 1'000'000'000ULL + i, freqs[i % 3]);
+  std::map<std::uint32_t, std::uint64_t> want;
+  std::vector<std::uint32_t> freq_of(3000);
+  for (std::uint64_t i = 0; i < 3000; ++i) freq_of[i] = freqs[i % 3];
+  const auto again = [&](std::uint64_t i, std::uint64_t when) {
+    freq_of[i] = i % 5 == 0 ? 5745 : freqs[i % 3];  // some heard on another channel now
+    feed(t, src, base + i, when, freq_of[i]);
+  };
+  for (std::uint64_t i = 0; i < 3000; i += 7) {
+    again(i, mark + i);
+    ++want[freq_of[i]];
+  }
+  std::map<std::uint32_t, std::uint64_t> got;
+  t.count_changed_by_freq(mark, got);
+  EXPECT_EQ(got, want);
+
+  for (std::uint64_t i = 0; i < 3000; ++i)
+    if (i % 7) again(i, mark + 10'000'000'000ULL + i);
+  want.clear();
+  for (const auto f : freq_of) ++want[f];
+  got.clear();
+  t.count_changed_by_freq(mark, got);
+  EXPECT_EQ(got, want);
+  EXPECT_EQ(want[5745], 600u);
+  // Later than every change: none.
+  got.clear();
+  t.count_changed_by_freq(mark + 20'000'000'000ULL, got);
+  EXPECT_TRUE(got.empty());
 }
 
 TEST(device_list_stream, memory_stays_at_a_chunk_however_long_the_list) {
