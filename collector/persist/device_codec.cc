@@ -30,8 +30,8 @@ class writer {
     num("", s.last), num("", s.min), num("", s.max), num("", static_cast<std::uint8_t>(s.valid));
   }
   void source(const char* n, std::uint32_t index) { str(n, uuid_of_(index)); }
-  template <typename T, typename Fn>
-  void list(const char*, const compact_vec<T>& v, std::size_t, Fn&& fn) {
+  template <typename T, std::size_t N, typename Fn>
+  void list(const char*, const compact_vec<T, N>& v, std::size_t, Fn&& fn) {
     num("", static_cast<std::uint32_t>(v.size()));
     for (const auto& e : v) fn(*this, e);
   }
@@ -83,8 +83,8 @@ class reader {
     if (ok_) index = index_of_(uuid);
   }
   // A count of entries is refused if the record cannot possibly hold them.
-  template <typename T, typename Fn>
-  void list(const char*, compact_vec<T>& v, std::size_t min_entry_bytes, Fn&& fn) {
+  template <typename T, std::size_t N, typename Fn>
+  void list(const char*, compact_vec<T, N>& v, std::size_t min_entry_bytes, Fn&& fn) {
     std::uint32_t n = 0;
     if (!num("", n)) return;
     if (static_cast<std::uint64_t>(n) * min_entry_bytes > in_.size() - pos_) {

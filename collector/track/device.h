@@ -148,8 +148,9 @@ class detail_ptr {
   std::unique_ptr<T> p_;
 };
 
-// Fields ordered so the struct has no holes (192 bytes with malloc's
-// header: a million of these is most of a tracker).
+// Fields ordered so the struct has no holes (224 bytes with malloc's
+// header, the first seen-by entry included: a million of these is most of a
+// tracker).
 struct device {
   mac_addr mac;
   // Together at the front: the once-a-second walk of the recency list
@@ -166,7 +167,7 @@ struct device {
   std::uint64_t bytes = 0;
   std::uint64_t data_bytes = 0;  // payload of data frames sent
   std::uint64_t retries = 0;
-  compact_vec<seenby_entry> seenby;
+  compact_vec<seenby_entry, 1> seenby;  // the first entry inline: most devices have one
   detail_ptr<location_stats> location;
   detail_ptr<wifi_detail> wifi;
   signal_stats signal;
@@ -176,7 +177,7 @@ struct device {
 
   wifi_detail& w() { return wifi.emplace(); }
 };
-static_assert(sizeof(void*) != 8 || sizeof(device) == 184, "a device has grown or has a hole; see the order above");
+static_assert(sizeof(void*) != 8 || sizeof(device) == 216, "a device has grown or has a hole; see the order above");
 
 // "Wi-Fi AP", "Wi-Fi Client", ... from the type bits, most specific first.
 const char* device_type_name(std::uint32_t types);

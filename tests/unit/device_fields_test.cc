@@ -45,8 +45,8 @@ struct filler {
     s.max = static_cast<std::int16_t>(s.last + 5);
   }
   void source(const char*, std::uint32_t& i) { i = static_cast<std::uint32_t>(next() % 2); }
-  template <typename T, typename Fn>
-  void list(const char*, compact_vec<T>& v, std::size_t, Fn&& fn) {
+  template <typename T, std::size_t N, typename Fn>
+  void list(const char*, compact_vec<T, N>& v, std::size_t, Fn&& fn) {
     v.resize(2);
     for (auto& e : v) fn(*this, e);
   }
@@ -75,8 +75,8 @@ struct dumper {
            std::to_string(s.max) + "/" + std::to_string(s.valid) + ";";
   }
   void source(const char* name, std::uint32_t i) { num(name, i); }
-  template <typename T, typename Fn>
-  void list(const char* name, const compact_vec<T>& v, std::size_t, Fn&& fn) {
+  template <typename T, std::size_t N, typename Fn>
+  void list(const char* name, const compact_vec<T, N>& v, std::size_t, Fn&& fn) {
     out += std::string(name) + "[" + std::to_string(v.size()) + "]{";
     for (const auto& e : v) fn(*this, e);
     out += "}";
@@ -123,8 +123,8 @@ struct perturber {
   void source(const char* n, std::uint32_t& i) {
     if (hit(n)) i ^= 1;
   }
-  template <typename T, typename Fn>
-  void list(const char*, compact_vec<T>& v, std::size_t, Fn&& fn) {
+  template <typename T, std::size_t N, typename Fn>
+  void list(const char*, compact_vec<T, N>& v, std::size_t, Fn&& fn) {
     for (auto& e : v) fn(*this, e);
   }
   template <typename T, typename Fn>
@@ -248,10 +248,11 @@ TEST(device_fields, copied_keys_write_the_same_json_as_rapidjson) {
 // The device's list type: the std::vector operations the tracker uses, with
 // elements that own memory (strings longer than the small-string buffer), so
 // a lost or doubled element shows as a wrong string, not only as a count.
-TEST(compact_vec, behaves_as_a_vector_of_owning_elements) {
+template <std::size_t N>
+void exercise_compact_vec() {
   auto s = [](int i) { return "a string well past sixteen bytes, number " + std::to_string(i); };
-  compact_vec<std::string> v;
-  EXPECT_EQ(sizeof(v), 16u);
+  compact_vec<std::string, N> v;
+  EXPECT_EQ(sizeof(v), N ? sizeof(std::string) + 8 : 16u);
   std::vector<std::size_t> caps;
   for (int i = 0; i < 20; ++i) {
     v.push_back(s(i));
@@ -259,12 +260,12 @@ TEST(compact_vec, behaves_as_a_vector_of_owning_elements) {
   }
   EXPECT_EQ(caps, (std::vector<std::size_t>{1, 2, 3, 4, 6, 9, 13, 19, 28}));
   // An element of the list itself pushed when the list must grow.
-  compact_vec<std::string> self;
+  compact_vec<std::string, N> self;
   self.push_back(s(0));
   self.push_back(self.back());
   EXPECT_EQ(self[1], s(0));
 
-  compact_vec<std::string> copy = v;
+  compact_vec<std::string, N> copy = v;
   v.erase(v.begin());        // the oldest, as the association list does
   v.erase(v.begin() + 3, v.begin() + 5);
   ASSERT_EQ(v.size(), 17u);
@@ -274,7 +275,7 @@ TEST(compact_vec, behaves_as_a_vector_of_owning_elements) {
   EXPECT_EQ(copy.size(), 20u);  // the copy is its own
   EXPECT_EQ(copy[0], s(0));
 
-  compact_vec<std::string> moved = std::move(copy);
+  compact_vec<std::string, N> moved = std::move(copy);
   EXPECT_TRUE(copy.empty());  // NOLINT(bugprone-use-after-move): moved-from is empty by contract
   EXPECT_EQ(moved.size(), 20u);
   moved = v;  // copy-assign over a longer list
@@ -289,4 +290,43 @@ TEST(compact_vec, behaves_as_a_vector_of_owning_elements) {
   v.clear();
   EXPECT_TRUE(v.empty());
   EXPECT_EQ(v.begin(), v.end());
+}
+
+TEST(compact_vec, behaves_as_a_vector_of_owning_elements) { exercise_compact_vec<0>(); }
+
+TEST(compact_vec, with_one_element_inline_behaves_the_same) { exercise_compact_vec<1>(); }
+
+// What only the inline form has: a list of one lives inside the object, so
+// copies, moves and swaps between inline and heap lists move elements.
+TEST(compact_vec, an_inline_element_survives_copies_moves_and_swaps) {
+  const std::string a = "the inline element, longer than the small-string buffer";
+  const std::string b = "an element on the heap, also longer than that buffer";
+  compact_vec<std::string, 1> one;
+  one.push_back(a);
+  EXPECT_EQ(one.capacity(), 1u);
+  const auto* inside = reinterpret_cast<const char*>(&one);
+  EXPECT_TRUE(reinterpret_cast<const char*>(one.data()) >= inside &&
+              reinterpret_cast<const char*>(one.data()) < inside + sizeof(one));
+  compact_vec<std::string, 1> copy = one;
+  compact_vec<std::string, 1> moved = std::move(one);
+  EXPECT_TRUE(one.empty());  // NOLINT(bugprone-use-after-move): moved-from is empty by contract
+  ASSERT_EQ(moved.size(), 1u);
+  EXPECT_EQ(moved[0], a);
+  EXPECT_EQ(copy[0], a);
+  compact_vec<std::string, 1> many;
+  for (int i = 0; i < 3; ++i) many.push_back(b);
+  many.swap(copy);
+  ASSERT_EQ(many.size(), 1u);
+  EXPECT_EQ(many[0], a);
+  ASSERT_EQ(copy.size(), 3u);
+  EXPECT_EQ(copy[2], b);
+  copy = many;  // a heap list assigned a list of one
+  ASSERT_EQ(copy.size(), 1u);
+  EXPECT_EQ(copy[0], a);
+  many = std::move(moved);
+  EXPECT_EQ(many[0], a);
+  many.pop_back();
+  EXPECT_TRUE(many.empty());
+  many.push_back(b);  // inline again after emptying
+  EXPECT_EQ(many[0], b);
 }
