@@ -109,7 +109,7 @@ http_reply clients_of(request_ctx& ctx, out_format fmt) {
   std::vector<mac_addr> clients;
   const bool found = mac && ctx.svc.tracker->visit(*mac, [&](const device& d) {
     if (d.wifi)
-      for (const auto& l : d.wifi->clients) clients.push_back(l.peer);
+      for (const auto& l : d.wifi->clients()) clients.push_back(l.peer);
   });
   if (!found) return text_reply(404, "no device with key " + ctx.params.at(0));
   return by_macs(ctx, fmt, clients, req);

@@ -251,14 +251,14 @@ void write_dot11(H& h, const device& d) {
   const wifi_detail& w = d.wifi ? *d.wifi : kEmpty;
   key(h, "dot11.device.advertised_ssid_map");
   h.StartArray();
-  for (const auto& r : w.advertised) write_ssid(h, r, true);
+  for (const auto& r : w.advertised()) write_ssid(h, r, true);
   h.EndArray();
-  kv(h, "dot11.device.num_advertised_ssids", w.advertised.size());
+  kv(h, "dot11.device.num_advertised_ssids", w.advertised().size());
   key(h, "dot11.device.responded_ssid_map");
   h.StartArray();
-  for (const auto& r : w.responded) write_ssid(h, r, false);
+  for (const auto& r : w.responded()) write_ssid(h, r, false);
   h.EndArray();
-  kv(h, "dot11.device.num_responded_ssids", w.responded.size());
+  kv(h, "dot11.device.num_responded_ssids", w.responded().size());
   key(h, "dot11.device.probed_ssid_map");
   h.StartArray();
   for (const auto& p : w.probed) {
@@ -270,19 +270,19 @@ void write_dot11(H& h, const device& d) {
   phy_list(h, "hopwire.dot11.device.probe_phy", w.probe_phy);
   key(h, "dot11.device.associated_client_map");
   h.StartObject();
-  for (const auto& l : w.clients) {
+  for (const auto& l : w.clients()) {
     const auto mac = l.peer.str(true);
     h.Key(mac.data(), static_cast<rapidjson::SizeType>(mac.size()), true);
     char keybuf[40];
     str(h, format_key(l.peer, keybuf));
   }
   h.EndObject();
-  kv(h, "dot11.device.num_associated_clients", w.clients.size());
+  kv(h, "dot11.device.num_associated_clients", w.clients().size());
   // Kismet's map holds only keys; the links themselves (packets, bytes,
   // handshake progress seen from the AP) are ours.
   key(h, "hopwire.dot11.device.clients");
   h.StartArray();
-  for (const auto& l : w.clients) write_peer(h, l, false);
+  for (const auto& l : w.clients()) write_peer(h, l, false);
   h.EndArray();
   key(h, "dot11.device.client_map");
   h.StartObject();
@@ -331,7 +331,7 @@ void write_device(H& h, const device& d, const device_tracker& tracker) {
   std::string name;
   std::string crypt = "None";
   if (d.wifi) {
-    for (const auto* list : {&d.wifi->responded, &d.wifi->advertised})
+    for (const auto* list : {&d.wifi->responded(), &d.wifi->advertised()})
       for (const auto& r : *list) {
         if (!r.cloaked()) name = ssid_text(r.ssid);
         crypt = crypt_summary(r.security, r.akms);

@@ -387,7 +387,7 @@ void event_bus::dispatch(pending& p) {
           for (const auto& r : d.wifi->probed)
             if (r.ssid == p.ssid) return write_probed_record(w, r);
         } else {
-          for (const auto& r : beacon ? d.wifi->advertised : d.wifi->responded)
+          for (const auto& r : beacon ? d.wifi->advertised() : d.wifi->responded())
             if (r.ssid == p.ssid) return write_ssid_record(w, r, beacon);
         }
       });

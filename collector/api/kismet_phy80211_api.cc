@@ -103,7 +103,7 @@ std::map<std::uint64_t, ssid_group> ssid_groups(const device_tracker& t) {
   t.for_each_in_place([&](const device& d) {
     if (!d.wifi) return;
     const auto& w = *d.wifi;
-    for (const auto* list : {&w.advertised, &w.responded})
+    for (const auto* list : {&w.advertised(), &w.responded()})
       for (const auto& r : *list) {
         if (blank(r.ssid)) continue;  // cloaked: no name to group by
         auto& g = group(r.ssid);
@@ -111,7 +111,7 @@ std::map<std::uint64_t, ssid_group> ssid_groups(const device_tracker& t) {
         g.security |= r.security;
         g.akms |= r.akms;
         g.seen(r.first_ns, r.last_ns);
-        (list == &w.advertised ? g.advertising : g.responding).insert(d.mac.v);
+        (list == &w.advertised() ? g.advertising : g.responding).insert(d.mac.v);
       }
     for (const auto& p : w.probed) {
       if (p.ssid.empty()) continue;  // wildcard probes name no SSID
@@ -197,7 +197,7 @@ http_reply related_to(request_ctx& ctx, out_format fmt) {
   std::vector<mac_addr> related;
   const bool found = mac && ctx.svc.tracker->visit(*mac, [&](const device& d) {
     if (!d.wifi) return;
-    for (const auto& l : d.wifi->clients) related.push_back(l.peer);
+    for (const auto& l : d.wifi->clients()) related.push_back(l.peer);
     for (const auto& l : d.wifi->aps) related.push_back(l.peer);
   });
   if (!found) return text_reply(404, "no device with key " + ctx.params.at(0));

@@ -102,21 +102,6 @@ struct assoc_request {
   std::uint64_t last_ns = 0;
 };
 
-struct wifi_detail {
-  compact_vec<ssid_record> advertised;  // from beacons
-  compact_vec<ssid_record> responded;   // from probe responses
-  compact_vec<probed_record> probed;
-  compact_vec<peer_link> clients;       // for an AP: stations that exchanged data with it
-  compact_vec<peer_link> aps;           // for a station: the BSSIDs it exchanged data with
-  compact_vec<assoc_request> assoc;
-  std::uint64_t wildcard_probes = 0;
-  std::uint64_t deauths = 0, disassocs = 0;
-  std::uint16_t auth_algorithms = 0;  // bit n: algorithm n seen (0 open, 1 shared key, 3 SAE ...)
-  std::uint8_t probe_phy = 0;
-  mac_addr last_bssid;
-  bool has_last_bssid = false;
-};
-
 // An owned, optional part of a device that copies with it (a unique_ptr
 // that clones): a copy of a device is a deep copy, with nothing to forget.
 template <typename T>
@@ -148,9 +133,41 @@ class detail_ptr {
   std::unique_ptr<T> p_;
 };
 
-// Fields ordered so the struct has no holes (224 bytes with malloc's
-// header, the first seen-by entry included: a million of these is most of a
-// tracker).
+// What only an access point has: kept apart so that a client, most
+// devices, does not carry three empty lists.
+struct ap_lists {
+  compact_vec<ssid_record> advertised;  // from beacons
+  compact_vec<ssid_record> responded;   // from probe responses
+  compact_vec<peer_link> clients;       // stations that exchanged data with it
+  bool empty() const { return advertised.empty() && responded.empty() && clients.empty(); }
+};
+
+struct wifi_detail {
+  detail_ptr<ap_lists> ap;  // made by the first beacon, probe response or client
+  compact_vec<probed_record> probed;
+  compact_vec<peer_link> aps;           // for a station: the BSSIDs it exchanged data with
+  compact_vec<assoc_request> assoc;
+  std::uint64_t wildcard_probes = 0;
+  std::uint64_t deauths = 0, disassocs = 0;
+  std::uint16_t auth_algorithms = 0;  // bit n: algorithm n seen (0 open, 1 shared key, 3 SAE ...)
+  std::uint8_t probe_phy = 0;
+  mac_addr last_bssid;
+  bool has_last_bssid = false;
+
+  // The AP part, or an empty one when there is none.
+  const ap_lists& ap_or_empty() const { return ap ? *ap : no_ap(); }
+  const compact_vec<ssid_record>& advertised() const { return ap_or_empty().advertised; }
+  const compact_vec<ssid_record>& responded() const { return ap_or_empty().responded; }
+  const compact_vec<peer_link>& clients() const { return ap_or_empty().clients; }
+  ap_lists& ap_part() { return ap.emplace(); }
+
+ private:
+  static const ap_lists& no_ap() {
+    static const ap_lists none;
+    return none;
+  }
+};
+
 struct device {
   mac_addr mac;
   // Together at the front: the once-a-second walk of the recency list

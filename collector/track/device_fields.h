@@ -78,10 +78,19 @@ template <typename V, typename W>
 void visit_wifi(V& v, W& w) {
   using ssid_t = like_const<W, ssid_record>;
   using peer_t = like_const<W, peer_link>;
-  v.list("advertised", w.advertised, 40, [](V& vv, ssid_t& r) { visit_ssid(vv, r); });
-  v.list("responded", w.responded, 40, [](V& vv, ssid_t& r) { visit_ssid(vv, r); });
+  // The AP part's lists are visited in the record's order whether or not the
+  // part exists; a visitor that fills makes the part, and drops it again if
+  // it stayed empty.
+  auto& ap = [&w]() -> like_const<W, ap_lists>& {
+    if constexpr (std::is_const_v<W>) return w.ap_or_empty();
+    else return w.ap_part();
+  }();
+  v.list("advertised", ap.advertised, 40, [](V& vv, ssid_t& r) { visit_ssid(vv, r); });
+  v.list("responded", ap.responded, 40, [](V& vv, ssid_t& r) { visit_ssid(vv, r); });
   v.list("probed", w.probed, 24, [](V& vv, like_const<W, probed_record>& p) { visit_probed(vv, p); });
-  v.list("clients", w.clients, 50, [](V& vv, peer_t& l) { visit_peer(vv, l); });
+  v.list("clients", ap.clients, 50, [](V& vv, peer_t& l) { visit_peer(vv, l); });
+  if constexpr (!std::is_const_v<W>)
+    if (w.ap->empty()) w.ap.reset();
   v.list("aps", w.aps, 50, [](V& vv, peer_t& l) { visit_peer(vv, l); });
   v.list("assoc", w.assoc, 30, [](V& vv, like_const<W, assoc_request>& a) { visit_assoc(vv, a); });
   v.num("wildcard_probes", w.wildcard_probes), v.num("deauths", w.deauths), v.num("disassocs", w.disassocs);

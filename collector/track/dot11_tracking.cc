@@ -99,8 +99,8 @@ void device_tracker::track_mgmt(const dot11_frame& f, const packet_ctx& ctx) {
       update(f.ta, true, ctx, [&](device& d) {
         transmitter(d);
         d.types |= f.cap_ibss() && !f.cap_ess() ? kTypeAdhoc : kTypeAp;
-        auto& w = d.w();
-        auto& list = f.subtype == kBeacon ? w.advertised : w.responded;
+        auto& ap = d.w().ap_part();
+        auto& list = f.subtype == kBeacon ? ap.advertised : ap.responded;
         const std::string_view ssid(reinterpret_cast<const char*>(ie.ssid.data()), ie.ssid.size());
         ssid_record* r = nullptr;
         for (auto& e : list)
@@ -259,7 +259,7 @@ void device_tracker::track_data(const dot11_frame& f, const packet_ctx& ctx) {
   // Record the AP <-> station link (and handshake progress) on both sides.
   auto link = [&](device& d, mac_addr peer, bool peer_is_client) {
     auto& w = d.w();
-    auto& list = peer_is_client ? w.clients : w.aps;
+    auto& list = peer_is_client ? w.ap_part().clients : w.aps;
     peer_link* l = nullptr;
     for (auto& e : list)
       if (e.peer == peer) {
@@ -375,7 +375,7 @@ void device_tracker::observe_ap(std::uint32_t source, const observed_ap& ap, std
     heard_radio(d, ctx);
     if (ap.channel) d.channel = ap.channel;
     if (!ap.has_ssid && !ap.has_security) return;
-    auto& list = d.w().advertised;
+    auto& list = d.w().ap_part().advertised;
     ssid_record* r = nullptr;
     for (auto& e : list)
       if (e.ssid == ap.ssid) r = &e;

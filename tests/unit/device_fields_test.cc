@@ -197,7 +197,7 @@ TEST(device_fields, a_copy_holds_every_field_and_owns_its_parts) {
   EXPECT_EQ(dump(c), dump(d));
   ASSERT_TRUE(c.wifi && d.wifi);
   EXPECT_NE(c.wifi.get(), d.wifi.get());
-  c.wifi->advertised[0].ssid = "changed";
+  c.wifi->ap->advertised[0].ssid = "changed";
   EXPECT_NE(dump(c), dump(d));
 }
 
