@@ -17,6 +17,7 @@
 // Visits are templates over `const device` and `device` alike.
 
 #include <type_traits>
+#include <utility>
 
 #include "collector/track/device.h"
 
@@ -79,18 +80,21 @@ void visit_wifi(V& v, W& w) {
   using ssid_t = like_const<W, ssid_record>;
   using peer_t = like_const<W, peer_link>;
   // The AP part's lists are visited in the record's order whether or not the
-  // part exists; a visitor that fills makes the part, and drops it again if
-  // it stayed empty.
-  auto& ap = [&w]() -> like_const<W, ap_lists>& {
+  // part exists. A visitor that fills them fills a part made aside (no heap
+  // block for a client read back), kept only if something went in.
+  [[maybe_unused]] std::conditional_t<std::is_const_v<W>, char, ap_lists> aside{};
+  auto& ap = [&]() -> like_const<W, ap_lists>& {
     if constexpr (std::is_const_v<W>) return w.ap_or_empty();
-    else return w.ap_part();
+    else return w.ap ? *w.ap : aside;
   }();
   v.list("advertised", ap.advertised, 40, [](V& vv, ssid_t& r) { visit_ssid(vv, r); });
   v.list("responded", ap.responded, 40, [](V& vv, ssid_t& r) { visit_ssid(vv, r); });
   v.list("probed", w.probed, 24, [](V& vv, like_const<W, probed_record>& p) { visit_probed(vv, p); });
   v.list("clients", ap.clients, 50, [](V& vv, peer_t& l) { visit_peer(vv, l); });
-  if constexpr (!std::is_const_v<W>)
-    if (w.ap->empty()) w.ap.reset();
+  if constexpr (!std::is_const_v<W>) {
+    if (!w.ap && !aside.empty()) w.ap_part() = std::move(aside);
+    else if (w.ap && w.ap->empty()) w.ap.reset();
+  }
   v.list("aps", w.aps, 50, [](V& vv, peer_t& l) { visit_peer(vv, l); });
   v.list("assoc", w.assoc, 30, [](V& vv, like_const<W, assoc_request>& a) { visit_assoc(vv, a); });
   v.num("wildcard_probes", w.wildcard_probes), v.num("deauths", w.deauths), v.num("disassocs", w.disassocs);
