@@ -50,11 +50,6 @@ class compact_vec {
     return *this;
   }
   ~compact_vec() { drop(); }
-  void swap(compact_vec& o) noexcept {
-    compact_vec t(std::move(o));
-    o = std::move(*this);
-    *this = std::move(t);
-  }
 
   std::size_t size() const { return n_; }
   std::size_t capacity() const { return cap_; }

@@ -4,6 +4,8 @@
 // added to device.h and forgotten in one of them fails here.
 
 #include <gtest/gtest.h>
+
+#include <utility>
 #include <rapidjson/stringbuffer.h>
 
 #include <cmath>
@@ -315,7 +317,7 @@ TEST(compact_vec, an_inline_element_survives_copies_moves_and_swaps) {
   EXPECT_EQ(copy[0], a);
   compact_vec<std::string, 1> many;
   for (int i = 0; i < 3; ++i) many.push_back(b);
-  many.swap(copy);
+  std::swap(many, copy);
   ASSERT_EQ(many.size(), 1u);
   EXPECT_EQ(many[0], a);
   ASSERT_EQ(copy.size(), 3u);
