@@ -14,7 +14,7 @@ packages="
   build-essential cmake ninja-build pkg-config git
   libboost-dev libssl-dev libpcap-dev libnl-3-dev libnl-genl-3-dev
   libflatbuffers-dev flatbuffers-compiler libspdlog-dev libfmt-dev libcli11-dev
-  librocksdb-dev libyaml-cpp-dev rapidjson-dev zlib1g-dev libre2-dev
+  librocksdb-dev libyaml-cpp-dev rapidjson-dev zlib1g-dev libre2-dev libnats-dev
   libgtest-dev libgmock-dev
   ieee-data curl tshark procps
 "
@@ -27,7 +27,7 @@ case "$profile" in
   nginx-light
   qemu-system-x86 busybox-static cpio kmod xz-utils iw tcpdump hostapd wpasupplicant
   wireless-regdb socat linux-image-amd64
-  chromium python3-websockets python3-scapy libwebsockets17
+  chromium python3-websockets python3-scapy libwebsockets17 nats-server
 "
     ;;
   *) echo "usage: $0 [build|test]" >&2; exit 2 ;;

@@ -63,6 +63,8 @@ link_client::link_client(net::io_context& io, link_options opts, packet_ring& ri
       batch_fbb_(opts_.max_batch_bytes + opts_.max_batch_packets * sizeof(wire::PacketRecord) + 4096),
       ctl_fbb_(1024) {
   boot_id_ = random_u64();
+  if (opts_.collectors.empty()) opts_.collectors.push_back({opts_.host, opts_.port});
+  tries_left_ = opts_.collectors.size();
   scratch_records_.resize(opts_.max_batch_packets);
   scratch_gps_.resize(opts_.max_batch_packets);
   if (opts_.tls) {
@@ -111,6 +113,8 @@ void link_client::shutdown() {
 void link_client::connect() {
   state_ = state::connecting;
   ++generation_;
+  opts_.host = opts_.collectors[current_].host;
+  opts_.port = opts_.collectors[current_].port;
   if (opts_.tcp) {
     transport_ = make_tcp_transport(io_);
   } else {
@@ -232,6 +236,8 @@ void link_client::handle_frame(const wire::Frame& frame) {
       ring_.on_welcome(w->acked_seq());
       state_ = state::streaming;
       failures_ = 0;
+      tries_left_ = opts_.collectors.size();
+      pass_auth_failure_ = false;
       const auto c = ring_.counters();
       // Silence is measured from now: the link is new, nothing was owed before.
       acked_seen_ = c.acked;
@@ -466,8 +472,28 @@ void link_client::lost(const std::string& why, bool auth_failure) {
     return finish(auth_failure ? 3 : 2);
   }
   if (was_streaming) ++reconnects_;
-  const auto delay = next_backoff(auth_failure);
-  spdlog::warn("{}; retrying in {:.1f} s", why, delay.count() / 1000.0);
+  std::chrono::milliseconds delay;
+  const std::size_t n = opts_.collectors.size();
+  if (was_streaming || n == 1) {
+    // The collector that last welcomed us first: most losses are short.
+    tries_left_ = n;
+    delay = next_backoff(auth_failure);
+  } else {
+    pass_auth_failure_ = pass_auth_failure_ || auth_failure;
+    current_ = (current_ + 1) % n;
+    if (--tries_left_ > 0) {
+      delay = std::chrono::milliseconds(50);  // the next collector at once
+    } else {
+      tries_left_ = n;  // a whole pass failed: back off before the next
+      delay = next_backoff(pass_auth_failure_);
+      pass_auth_failure_ = false;
+    }
+  }
+  if (n > 1 && !was_streaming)
+    spdlog::warn("{}; trying {}:{} in {:.1f} s", why, opts_.collectors[current_].host, opts_.collectors[current_].port,
+                 delay.count() / 1000.0);
+  else
+    spdlog::warn("{}; retrying in {:.1f} s", why, delay.count() / 1000.0);
   retry_timer_.expires_after(delay);
   retry_timer_.async_wait([this](beast::error_code ec) {
     if (!ec && state_ == state::idle) connect();

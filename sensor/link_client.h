@@ -26,8 +26,18 @@
 
 namespace hopwire::sensor {
 
+struct collector_address {
+  std::string host;
+  std::string port;
+};
+
 struct link_options {
-  std::string host = "127.0.0.1";
+  // The collectors to try, in turn (--connect a:2501,b:2501): a lost link
+  // is retried on the collector that last welcomed the sensor, a refused
+  // one moves to the next entry at once, and only a whole failed pass backs
+  // off. Empty: host and port alone.
+  std::vector<collector_address> collectors;
+  std::string host = "127.0.0.1";  // the one being tried now
   std::string port = "2501";
   std::string endpoint = "/datasource/remote/remotesource.ws";
   bool tcp = false;          // legacy length-prefixed TCP instead of WebSocket
@@ -97,6 +107,9 @@ class link_client {
   std::uint64_t boot_id_ = 0;
   std::uint64_t reconnects_ = 0;
   unsigned failures_ = 0;
+  std::size_t current_ = 0;     // index into opts_.collectors
+  std::size_t tries_left_ = 0;  // entries left in this pass over them
+  bool pass_auth_failure_ = false;
   std::chrono::steady_clock::time_point last_rx_;
   std::chrono::steady_clock::time_point last_ping_;
   std::chrono::steady_clock::time_point last_status_;

@@ -1,6 +1,7 @@
 // hopwire-sensor: captures (or replays) 802.11 frames and streams them to a
 // Hopwire collector. Options follow Kismet's remote capture tools.
 #include <cstdio>
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
@@ -85,7 +86,11 @@ int main(int argc, char** argv) {
   bool tcp = false, disable_retry = false, daemon = false, insecure = false;
   bool ssl_given = false;
 
-  app.add_option("--connect", connect, "Collector address, HOST:PORT (IPv6: [ADDR]:PORT)")->required();
+  app.add_option("--connect", connect,
+                 "Collector address, HOST:PORT (IPv6: [ADDR]:PORT), or several separated by commas for a "
+                 "cluster (docs/cluster.md): tried in turn, the next at once when one fails, backing off only "
+                 "after a whole pass")
+      ->required();
   app.add_option("--source", source_def,
                  "Source definition, Kismet syntax: FILE_OR_INTERFACE[:opt=val,...]. For files: "
                  "name=, uuid=, realtime=true|false, pps=N, loop=true|false. For Wi-Fi interfaces "
@@ -129,10 +134,16 @@ int main(int argc, char** argv) {
     init_logging(log_level);
 
     sensor::link_options lo;
-    const auto hp = parse_host_port(connect, "--connect");
-    if (hp.port == 0) throw std::invalid_argument("--connect " + connect + ": port 0 is not a collector port");
-    lo.host = hp.host;
-    lo.port = std::to_string(hp.port);
+    for (std::size_t start = 0; start <= connect.size();) {
+      const auto comma = std::min(connect.find(',', start), connect.size());
+      const std::string one = connect.substr(start, comma - start);
+      const auto hp = parse_host_port(one, "--connect");
+      if (hp.port == 0) throw std::invalid_argument("--connect " + one + ": port 0 is not a collector port");
+      lo.collectors.push_back({hp.host, std::to_string(hp.port)});
+      start = comma + 1;
+    }
+    lo.host = lo.collectors.front().host;
+    lo.port = lo.collectors.front().port;
     lo.tcp = tcp;
     lo.tls = ssl_given || insecure;
     lo.ca_file = ssl;

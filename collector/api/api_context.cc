@@ -30,6 +30,7 @@ void add_api_routes(route_table& t, api_context& api) {
   add_auth_routes(t, api);
   add_message_routes(t, api);
   add_alert_routes(t, api);
+  add_cluster_routes(t, api);
   add_kismet_system_routes(t, api);
   add_kismet_datasource_routes(t, api);
   add_kismet_gps_routes(t, api);

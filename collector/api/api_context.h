@@ -25,6 +25,7 @@
 namespace hopwire::collector {
 
 class alert_engine;
+class cluster_node;
 class device_persister;
 class packet_rates;
 struct settings;
@@ -54,6 +55,7 @@ struct api_context {
   pcap_hub* pcap = nullptr;
   packet_log* log = nullptr;  // null when the packet log is off
   packet_rates* rates = nullptr;  // Kismet's packet and channel rings; null: those routes answer 503
+  cluster_node* cluster = nullptr;  // cluster mode only (docs/cluster.md)
   const settings* cfg = nullptr;  // what the collector was started with (datasource defaults)
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
   std::uint64_t started_unix = 0;

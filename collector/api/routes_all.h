@@ -27,6 +27,7 @@ void add_metrics_routes(route_table& t, api_context& api);
 void add_ui_routes(route_table& t, api_context& api);
 void add_message_routes(route_table& t, api_context& api);
 void add_alert_routes(route_table& t, api_context& api);
+void add_cluster_routes(route_table& t, api_context& api);
 // Kismet's REST surface beyond the routes above (docs/kismet-compat.md);
 // added after them, since some give their routes Kismet's other formats.
 void add_kismet_system_routes(route_table& t, api_context& api);

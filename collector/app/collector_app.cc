@@ -16,6 +16,7 @@
 #include "collector/app/sd_notify.h"
 #include "collector/auth/auth.h"
 #include "collector/auth/login_limiter.h"
+#include "collector/cluster/cluster_node.h"
 #include "collector/alerts/alert_engine.h"
 #include "collector/alerts/alert_json.h"
 #include "collector/alerts/outputs.h"
@@ -226,6 +227,26 @@ int run_collector(const settings& cfg, const std::string& config_file) {
   pipeline.add_sink(&rates);
 
   link_env links{auth, sources, db, planner, pipeline, stats, messages, &events};
+  // Cluster mode: source records in NATS, so a sensor can fail over to any
+  // collector of the fleet (docs/cluster.md).
+  std::unique_ptr<cluster_node> cluster;
+  if (cfg.cluster.enabled) {
+    cluster = std::make_unique<cluster_node>(cfg.cluster);
+    cluster->on_release([&sources](const std::string& uuid) {
+      const auto s = sources.find(uuid);
+      if (!s) return false;
+      std::function<void()> close;
+      {
+        std::lock_guard lock(s->mu);
+        close = s->close_link;
+      }
+      if (!close) return false;
+      close();
+      return true;
+    });
+    links.cluster = cluster.get();
+    spdlog::info("cluster mode: node {}, NATS {}", cfg.cluster.node_id, fmt::join(cfg.cluster.servers, ", "));
+  }
   api_context api;
   api.auth = &auth;
   api.db = &db;
@@ -243,6 +264,7 @@ int run_collector(const settings& cfg, const std::string& config_file) {
   api.log = cfg.packet_log_max ? &log : nullptr;
   api.rates = &rates;
   api.cfg = &cfg;
+  api.cluster = cluster.get();
   api.started_unix = static_cast<std::uint64_t>(std::time(nullptr));
   if (cfg.alerts.engine) {
     api.alerts = &alerts;
@@ -377,6 +399,7 @@ int run_collector(const settings& cfg, const std::string& config_file) {
   for (unsigned i = 1; i < cfg.threads; ++i) threads.emplace_back([&io] { io.run(); });
   io.run();
   for (auto& t : threads) t.join();
+  if (cluster) cluster->stop();  // its callbacks post to the sessions
   bus.stop();
   storage_alerts = nullptr;
   outputs.stop();

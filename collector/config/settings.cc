@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 
 #include <chrono>
 #include <map>
@@ -177,6 +178,95 @@ void parse_sensors(const std::filesystem::path& path, const YAML::Node& v, fleet
   }
 }
 
+// A NATS URL's host, for the loopback rule: nats://[user@]HOST[:PORT].
+std::string url_host(std::string_view url) {
+  auto rest = url.substr(url.find("://") + 3);
+  if (const auto at = rest.rfind('@'); at != std::string_view::npos) rest = rest.substr(at + 1);
+  if (!rest.empty() && rest.front() == '[') return std::string(rest.substr(1, rest.find(']') - 1));
+  return std::string(rest.substr(0, rest.find_first_of(":/")));
+}
+
+bool loopback_host(const std::string& h) {
+  return h == "localhost" || h == "::1" || h.rfind("127.", 0) == 0;
+}
+
+void parse_cluster(const std::filesystem::path& path, const YAML::Node& v, cluster_config& c,
+                   std::vector<std::string>& errors) {
+  if (!v.IsMap()) throw std::runtime_error(where(path, v) + ": cluster: expected a mapping (docs/cluster.md)");
+  c.enabled = true;
+  auto str = [&](const std::string& key, const YAML::Node& n, const char* what) {
+    return scalar<std::string>(path, "cluster." + key, n, what);
+  };
+  for (const auto& kvp : v) {
+    const std::string key = kvp.first.as<std::string>();
+    const YAML::Node& n = kvp.second;
+    try {
+      if (key == "node_id") {
+        c.node_id = str(key, n, "a name of letters, digits, '-' and '_'");
+        const bool ok = !c.node_id.empty() && c.node_id.size() <= 64 &&
+                        std::all_of(c.node_id.begin(), c.node_id.end(), [](char ch) {
+                          return std::isalnum(static_cast<unsigned char>(ch)) || ch == '-' || ch == '_';
+                        });
+        if (!ok) throw std::runtime_error(where(path, n) + ": cluster.node_id: '" + c.node_id +
+                                          "' must be 1 to 64 letters, digits, '-' or '_' (it names NATS subjects)");
+      } else if (key == "servers") {
+        if (!n.IsSequence() || n.size() == 0)
+          throw std::runtime_error(where(path, n) + ": cluster.servers: expected a list of NATS URLs, e.g. "
+                                                    "[tls://nats-1:4222, tls://nats-2:4222]");
+        for (const auto& u : n) {
+          const auto url = str(key, u, "a NATS URL");
+          const bool tls = url.rfind("tls://", 0) == 0, plain = url.rfind("nats://", 0) == 0;
+          if (!tls && !plain)
+            throw std::runtime_error(where(path, u) + ": cluster.servers: '" + url + "' must start with tls:// "
+                                                      "(or nats:// for a server on loopback)");
+          if (plain && !loopback_host(url_host(url)))
+            throw std::runtime_error(where(path, u) + ": cluster.servers: '" + url +
+                                     "' is not on loopback: NATS beyond this machine needs tls://");
+          c.servers.push_back(url);
+        }
+      } else if (key == "user") {
+        c.user = str(key, n, "a NATS user name");
+      } else if (key == "password_file") {
+        c.password_file = str(key, n, "a file holding the NATS password");
+      } else if (key == "ca_file") {
+        c.ca_file = str(key, n, "a PEM file path");
+      } else if (key == "cert_file") {
+        c.cert_file = str(key, n, "a PEM file path");
+      } else if (key == "key_file") {
+        c.key_file = str(key, n, "a PEM file path");
+      } else if (key == "replicas") {
+        c.replicas = scalar<int>(path, "cluster.replicas", n, "1 to 5");
+        if (c.replicas < 1 || c.replicas > 5) throw std::runtime_error(where(path, n) + ": cluster.replicas: expected 1 to 5");
+      } else if (key == "commit_timeout") {
+        c.commit_timeout = parse_duration(str(key, n, "a duration such as 10s"));
+      } else if (key == "release_timeout") {
+        c.release_timeout = parse_duration(str(key, n, "a duration such as 1s"));
+      } else {
+        throw std::runtime_error(where(path, kvp.first) + ": unknown cluster setting '" + key +
+                                 "' (known: node_id, servers, user, password_file, ca_file, cert_file, key_file, "
+                                 "replicas, commit_timeout, release_timeout)");
+      }
+    } catch (const std::invalid_argument& e) {
+      errors.push_back(where(path, n) + ": cluster." + key + ": " + e.what());
+    } catch (const std::runtime_error& e) {
+      errors.push_back(e.what());
+    }
+  }
+  if (c.servers.empty()) errors.push_back(where(path, v) + ": cluster: servers: is required (the NATS URLs)");
+  if (c.user.empty() || c.password_file.empty())
+    errors.push_back(where(path, v) + ": cluster: user: and password_file: are required (NATS is never open)");
+  if (c.cert_file.empty() != c.key_file.empty())
+    errors.push_back(where(path, v) + ": cluster: cert_file: and key_file: go together");
+  if (c.node_id.empty()) {
+    char host[256] = {};
+    if (::gethostname(host, sizeof host - 1) == 0) c.node_id = host;
+    std::replace_if(c.node_id.begin(), c.node_id.end(),
+                    [](char ch) { return !(std::isalnum(static_cast<unsigned char>(ch)) || ch == '-' || ch == '_'); },
+                    '-');
+    if (c.node_id.empty()) errors.push_back(where(path, v) + ": cluster: node_id: is required (no host name)");
+  }
+}
+
 }  // namespace
 
 std::vector<std::string> check_settings_yaml(const std::filesystem::path& path, settings& out) {
@@ -202,6 +292,8 @@ std::vector<std::string> check_settings_yaml(const std::filesystem::path& path, 
         parse_sensors(path, v, out.fleet, errors);
       } else if (key == "alerts") {
         parse_alerts_yaml(path, v, out.alerts, errors);
+      } else if (key == "cluster") {
+        parse_cluster(path, v, out.cluster, errors);
       } else if (key == "known_networks") {
         parse_known_networks_yaml(path, v, out.alerts, errors);
       } else if (key == "listen") {
@@ -253,7 +345,7 @@ std::vector<std::string> check_settings_yaml(const std::filesystem::path& path, 
         throw std::runtime_error(where(path, kvp.first) + ": unknown setting '" + key +
                                  "' (known: listen, state_dir, remote_capture_port, remote_capture_listen, "
                                  "tls_cert, tls_key, allow_plain_http, threads, log_level, max_devices, oui_file, "
-                                 "answer_memory, storage_low_water, kismet_sensors, pcap_queue, packet_log_max, packet_retention, uri_prefix, groups, sensors, alerts, known_networks)");
+                                 "answer_memory, storage_low_water, kismet_sensors, pcap_queue, packet_log_max, packet_retention, uri_prefix, groups, sensors, alerts, known_networks, cluster)");
       }
     } catch (const std::invalid_argument& e) {
       errors.push_back(where(path, v) + ": " + e.what());

@@ -2,6 +2,7 @@
 // Everything the collector is told at start, from its YAML config file
 // and/or the command line (which wins).
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <optional>
@@ -30,6 +31,20 @@ struct server_config {
   std::size_t max_connections_per_address = 1024;  // 0: no limit
 };
 
+// cluster: (docs/cluster.md). Absent (enabled false): a standalone collector
+// that never talks to NATS.
+struct cluster_config {
+  bool enabled = false;
+  std::string node_id;  // default: the host name
+  std::vector<std::string> servers;  // nats:// (loopback only) or tls:// URLs
+  std::string user;
+  std::string password_file;
+  std::string ca_file, cert_file, key_file;  // TLS to NATS
+  int replicas = 3;  // of the cluster's buckets and streams, when this node creates them
+  std::chrono::milliseconds commit_timeout{10'000};  // a source's record unwritable this long: its link closes
+  std::chrono::milliseconds release_timeout{1'000};  // a claim waits this long for the old owner to let go
+};
+
 struct settings {
   server_config server;
   std::filesystem::path state_dir = "/var/lib/hopwire";
@@ -49,6 +64,7 @@ struct settings {
   fleet_config fleet;
   // alerts: and known_networks: (docs/alerts.md).
   alerts_config alerts;
+  cluster_config cluster;
 };
 
 // The device limit when none is configured: what a quarter of the machine's

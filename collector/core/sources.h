@@ -79,6 +79,9 @@ struct source_entry {
   bool paused = false;
   std::uint64_t set_aside = 0;
   source_plan_state plan;
+  // Cluster mode: closes the link carrying the source (another collector
+  // has claimed it); empty when offline. Any thread.
+  std::function<void()> close_link;
 };
 
 class source_registry {

@@ -74,7 +74,14 @@ message_handler_factory remote_link::factory(link_env& env) {
 }
 
 remote_link::~remote_link() {
-  if (source_) {
+  if (source_ && !welcomed_) {
+    env_.sources.release(source_);  // its claim was still open
+  } else if (source_) {
+    {
+      std::lock_guard lock(source_->mu);
+      source_->close_link = nullptr;
+    }
+    if (env_.cluster) env_.cluster->forget(source_->rec.uuid);
     env_.sources.release(source_);
     env_.planner.left(source_);
     std::string text;
@@ -266,18 +273,84 @@ bool remote_link::on_hello(const wire::Hello& h) {
     source_->options = read_source_options(source_->definition, hello.type, source_->channels);
     source_->plan.poke = [post = io_.post, this] { post([this] { send_pending_config(); }); };
   }
+  sensor_version_ = clip(protocol::str(h.sensor_version()));
+  if (env_.cluster) {
+    // The cluster's record decides where the sensor resumes; the Welcome
+    // waits for the claim.
+    if (!env_.cluster->reachable()) {
+      const std::string why = env_.cluster->unreachable_why();
+      collector_stats::bump(env_.stats.links_refused_other);
+      env_.sources.release(source_);
+      source_.reset();
+      return fail(wire::ErrorCode::Unavailable, why);
+    }
+    env_.cluster->claim(hello.uuid, hello.boot_id, [post = io_.post, this](cluster_claim_result r) {
+      post([this, r = std::move(r)]() mutable { on_claimed(std::move(r)); });
+    });
+    return true;
+  }
+  welcome(acked);
+  return true;
+}
+
+void remote_link::on_claimed(cluster_claim_result r) {
+  if (!source_ || welcomed_) return;
+  if (!r.ok) {
+    collector_stats::bump(env_.stats.links_refused_other);
+    env_.sources.release(source_);
+    source_.reset();
+    close_later(wire::ErrorCode::Unavailable, r.why);
+    return;
+  }
+  {
+    std::lock_guard lock(source_->mu);
+    auto& rec = source_->rec;
+    rec.last_seq = r.rec.last_seq;
+    rec.num_packets = r.rec.num_packets;
+    rec.num_error_packets = r.rec.num_error_packets;
+    env_.db.put_source(rec);
+    source_->close_link = [post = io_.post, this, uuid = rec.uuid] {
+      post([this, uuid] {
+        close_later(wire::ErrorCode::DuplicateSource, "source " + uuid + " was claimed by another collector");
+      });
+    };
+  }
+  if (!r.released_by.empty())
+    spdlog::info("source {} moved here from collector {} (epoch {}), resuming after batch {}", r.rec.uuid,
+                 r.released_by, r.rec.epoch, r.rec.last_seq);
+  acked_sent_ = r.rec.last_seq;
+  welcome(r.rec.last_seq);
+}
+
+void remote_link::close_later(wire::ErrorCode code, const std::string& why) {
+  if (close_) return;
+  close_ = true;
+  const std::string line = "link from " + remote_ip_ + ": " + why;
+  spdlog::warn("{}", line);
+  protocol::build_error(fbb_, code, why);
+  send_built();
+}
+
+void remote_link::welcome(std::uint64_t acked) {
+  std::string name, uuid, type;
+  {
+    std::lock_guard lock(source_->mu);
+    name = source_->rec.name;
+    uuid = source_->rec.uuid;
+    type = source_->rec.type;
+  }
+  welcomed_ = true;
   collector_stats::bump(env_.stats.links_accepted);
   env_.messages.post(kMsgInfo, fmt::format("source '{}' ({}, {}) connected from {} over {}, sensor {}, resuming after "
                                            "batch {}",
-                                           hello.name, hello.uuid, hello.type, remote_ip_,
-                                           kind_ == transport_kind::tcp ? "tcp" : "websocket",
-                                           protocol::str(h.sensor_version()), acked));
+                                           name, uuid, type, remote_ip_,
+                                           kind_ == transport_kind::tcp ? "tcp" : "websocket", sensor_version_,
+                                           acked));
   publish_source(event_kind::source_up);
   protocol::build_welcome(fbb_, kVersion, acked);
   send_built();
   env_.planner.joined(source_);
   send_pending_config();
-  return true;
 }
 
 void remote_link::send_pending_config() {
@@ -318,6 +391,11 @@ void remote_link::on_configure_result(const wire::ConfigureResult& r) {
 }
 
 bool remote_link::on_batch(const wire::PacketBatch& b) {
+  if (!welcomed_) {
+    collector_stats::bump(env_.stats.frames_malformed);
+    return fail(wire::ErrorCode::Protocol, "a batch before Welcome");
+  }
+  if (close_) return true;  // closing: nothing more is counted here
   std::string why;
   if (!protocol::check_batch(b, why)) {
     collector_stats::bump(env_.stats.frames_malformed);
@@ -367,7 +445,8 @@ bool remote_link::on_batch(const wire::PacketBatch& b) {
 }
 
 void remote_link::store_and_ack() {
-  std::uint64_t seq;
+  std::uint64_t seq, packets, errors;
+  std::string uuid;
   {
     // Count and sequence go to disk together before the Ack, so neither a
     // crash nor a resend can make a packet count twice or not at all.
@@ -381,9 +460,33 @@ void remote_link::store_and_ack() {
       return;
     }
     seq = source_->rec.last_seq;
+    uuid = source_->rec.uuid;
+    packets = source_->rec.num_packets;
+    errors = source_->rec.num_error_packets;
   }
   unacked_ = false;
   waiting_ = withheld_ = 0;
+  if (env_.cluster) {
+    // The cluster's record first: an Ack promises the batch is counted
+    // fleet-wide, wherever the sensor goes next.
+    env_.cluster->commit(uuid, seq, packets, errors, [post = io_.post, this, seq](bool ok, std::string why) {
+      post([this, seq, ok, why = std::move(why)] { on_committed(seq, ok, why); });
+    });
+    return;
+  }
+  protocol::build_ack(fbb_, seq);
+  send_built();
+}
+
+void remote_link::on_committed(std::uint64_t seq, bool ok, const std::string& why) {
+  if (!ok) {
+    lost_ = true;
+    lost_why_ = why;
+    close_later(wire::ErrorCode::Unavailable, why);
+    return;
+  }
+  if (close_ || seq <= acked_sent_) return;
+  acked_sent_ = seq;
   protocol::build_ack(fbb_, seq);
   send_built();
 }
@@ -406,6 +509,7 @@ void remote_link::on_status(const wire::Status& s) {
 }
 
 bool remote_link::on_tick() {
+  if (close_) return false;  // close_later queued the reason
   const auto now = std::chrono::steady_clock::now();
   if (now - last_rx_ > std::chrono::seconds(protocol::kIdleTimeoutSeconds)) {
     collector_stats::bump(env_.stats.links_timed_out);

@@ -15,6 +15,7 @@
 #include <flatbuffers/flatbuffers.h>
 
 #include "collector/auth/auth.h"
+#include "collector/cluster/cluster_node.h"
 #include "collector/core/events.h"
 #include "collector/core/messages.h"
 #include "collector/core/pipeline.h"
@@ -36,6 +37,7 @@ struct link_env {
   collector_stats& stats;
   message_bus& messages;
   event_hub* events = nullptr;  // source up and down
+  cluster_node* cluster = nullptr;  // cluster mode: source records live there (docs/cluster.md)
 };
 
 class remote_link final : public message_handler {
@@ -63,6 +65,14 @@ class remote_link final : public message_handler {
 
  private:
   bool on_hello(const wire::Hello& h);
+  // Cluster mode: the claim's answer, on the strand.
+  void on_claimed(cluster_claim_result r);
+  // Tells the sensor where to resume and starts the source.
+  void welcome(std::uint64_t acked);
+  // Cluster mode: the record holds `seq`; the Ack may go out.
+  void on_committed(std::uint64_t seq, bool ok, const std::string& why);
+  // Queues an Error frame from a posted callback; the next tick closes.
+  void close_later(wire::ErrorCode code, const std::string& why);
   bool on_batch(const wire::PacketBatch& b);
   void on_status(const wire::Status& s);
   void on_configure_result(const wire::ConfigureResult& r);
@@ -89,6 +99,10 @@ class remote_link final : public message_handler {
   std::uint32_t waiting_ = 0;   // batches counted since the last Ack
   std::uint32_t withheld_ = 0;  // of those, already counted in acks_withheld
   bool ack_timer_armed_ = false;
+  bool welcomed_ = false;  // Welcome sent: batches may come
+  bool close_ = false;     // close_later: on_tick ends the link
+  std::string sensor_version_;  // from Hello, for the connected message
+  std::uint64_t acked_sent_ = 0;  // cluster mode: the highest Ack sent
   bool lost_ = false;  // went silent: its going is an error, not a goodbye
   std::string lost_why_;
 };

@@ -1,0 +1,67 @@
+// /cluster/status.json: this collector's place in the cluster
+// (docs/cluster.md) — its node id, its NATS connection, and every source's
+// cluster-wide record: owner, epoch, last acknowledged batch and counts.
+// Standalone it answers 404 with a sentence.
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include "collector/api/json_reply.h"
+#include "collector/api/routes_all.h"
+#include "collector/cluster/cluster_node.h"
+
+namespace hopwire::collector {
+
+namespace {
+
+http_reply cluster_status(request_ctx& ctx) {
+  if (!ctx.svc.cluster)
+    return text_reply(404, "this collector is standalone: there is no cluster: section in its config (docs/cluster.md)");
+  const auto s = ctx.svc.cluster->read_status();
+  rapidjson::StringBuffer buf;
+  jsonw::writer w(buf);
+  w.StartObject();
+  jsonw::kv(w, "node_id", s.node_id);
+  jsonw::kv_bool(w, "connected", s.connected);
+  jsonw::kv(w, "server", s.server);
+  if (!s.why.empty()) jsonw::kv(w, "why", s.why);
+  w.Key("counters");
+  w.StartObject();
+  jsonw::kv(w, "claims", s.claims);
+  jsonw::kv(w, "commits", s.commits);
+  jsonw::kv(w, "commit_retries", s.commit_retries);
+  jsonw::kv(w, "sources_lost", s.lost);
+  jsonw::kv(w, "releases", s.releases);
+  w.EndObject();
+  std::uint64_t packets = 0;
+  w.Key("sources");
+  w.StartArray();
+  for (const auto& r : s.sources) {
+    w.StartObject();
+    jsonw::kv(w, "uuid", r.uuid);
+    jsonw::kv(w, "owner", r.owner);
+    jsonw::kv(w, "epoch", r.epoch);
+    jsonw::kv(w, "boot_id", r.boot_id);
+    jsonw::kv(w, "last_seq", r.last_seq);
+    jsonw::kv(w, "num_packets", r.num_packets);
+    jsonw::kv(w, "num_error_packets", r.num_error_packets);
+    w.EndObject();
+    packets += r.num_packets;
+  }
+  w.EndArray();
+  jsonw::kv(w, "num_packets", packets);
+  w.EndObject();
+  auto reply = jsonw::reply(buf);
+  if (!s.why.empty()) reply.status = 503;
+  return reply;
+}
+
+}  // namespace
+
+void add_cluster_routes(route_table& t, api_context& api) {
+  add_route(t, api, "GET", "/cluster/status.json", kReadRole,
+            "Cluster mode: this node, its NATS connection, and every source's cluster-wide record (owner, last "
+            "acknowledged batch, counts)",
+            cluster_status);
+}
+
+}  // namespace hopwire::collector

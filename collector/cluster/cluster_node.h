@@ -1,0 +1,103 @@
+#pragma once
+// This collector's membership of a cluster (docs/cluster.md): one NATS
+// connection, and the cluster-wide record of each source it carries — who
+// owns it, its last acknowledged batch and its counts — kept in the JetStream
+// key-value bucket `hopwire_sources` and changed only by compare-and-set.
+// A source is owned by one collector at a time: claiming it asks the old
+// owner to let go, then writes the record on the revision it read; a
+// collector whose write is refused has lost the source and may neither count
+// nor acknowledge for it. That makes a sensor's failover exact: what it
+// resends to a new collector is counted there unless the record already
+// holds it.
+//
+// Without a `cluster:` section none of this exists: the collector never
+// opens a NATS connection.
+//
+// All NATS calls run on the node's own thread; callers get their answers
+// through callbacks on that thread, and post them where they belong.
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "collector/config/settings.h"
+
+namespace hopwire::collector {
+
+// A source's record in `hopwire_sources/<uuid>`.
+struct cluster_source_record {
+  std::string uuid;
+  std::string owner;  // node id; empty: nobody
+  std::uint64_t epoch = 0;  // +1 per claim
+  std::uint64_t boot_id = 0;  // the sensor boot last_seq counts in
+  std::uint64_t last_seq = 0;  // last acknowledged batch
+  std::uint64_t num_packets = 0, num_error_packets = 0;
+  std::uint64_t revision = 0;  // the KV revision it was read at
+};
+
+struct cluster_claim_result {
+  bool ok = false;
+  std::string why;  // when !ok: for the sensor and the log
+  cluster_source_record rec;  // when ok: what the link starts from
+  std::string released_by;  // the node that let go of it, if one did
+};
+
+class cluster_node {
+ public:
+  // Connects (retrying in the background while the servers are down) and
+  // makes sure the bucket exists. Throws std::runtime_error with a sentence
+  // when the settings cannot work (no credentials, bad TLS files).
+  explicit cluster_node(const cluster_config& cfg);
+  ~cluster_node();
+  cluster_node(const cluster_node&) = delete;
+  cluster_node& operator=(const cluster_node&) = delete;
+
+  // Stops the node's thread and its subscription; callbacks not yet run are
+  // dropped. Call before whatever they post to goes away.
+  void stop();
+
+  const std::string& node_id() const;
+
+  // Takes `uuid` for this collector (see the top of this file). `done` runs
+  // on the node's thread.
+  void claim(const std::string& uuid, std::uint64_t boot_id, std::function<void(cluster_claim_result)> done);
+  // Records that the link has counted through `last_seq` with these totals.
+  // `done(true, "")` once the record holds it (then the Ack may go out);
+  // `done(false, why)` when the source was lost to another collector or the
+  // cluster could not be reached for commit_timeout. Commits of one source
+  // waiting together are written once, with the newest values.
+  void commit(const std::string& uuid, std::uint64_t last_seq, std::uint64_t num_packets,
+              std::uint64_t num_error_packets, std::function<void(bool ok, std::string why)> done);
+  // The link for `uuid` closed here: later commits for it are refused.
+  void forget(const std::string& uuid);
+
+  // Another collector asks for a source this one holds: `release(uuid)`
+  // must close its link (from any thread) and return whether one was open.
+  void on_release(std::function<bool(const std::string& uuid)> release);
+
+  // Whether NATS is connected now, and if not, since when and why, as a
+  // sentence for a sensor ("collector-a cannot reach the cluster ...").
+  bool reachable() const;
+  std::string unreachable_why() const;
+
+  // For /cluster/status.json: this node, its connection, and every source
+  // record in the bucket (read now; empty with `why` set when NATS fails).
+  struct status {
+    std::string node_id;
+    bool connected = false;
+    std::string server;  // the URL connected to
+    std::string why;
+    std::vector<cluster_source_record> sources;
+    std::uint64_t claims = 0, commits = 0, commit_retries = 0, lost = 0, releases = 0;
+  };
+  status read_status();
+
+ private:
+  struct impl;
+  std::unique_ptr<impl> p_;
+};
+
+}  // namespace hopwire::collector

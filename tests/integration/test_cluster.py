@@ -1,0 +1,287 @@
+"""Cluster mode (docs/cluster.md) with real parts on loopback: a three-node
+nats-server cluster with JetStream (replicas 3), three collectors in cluster
+mode, and sensors replaying captures with `--connect` lists.
+
+What it shows: a sensor's source record is cluster-wide, so when its
+collector is killed with -9 mid-replay the sensor moves to another within
+5 s and every source's packet count ends exact (the frames in its capture:
+no loss, no double count); a NATS node killed meanwhile loses nothing; a
+collector cut off from NATS closes its links and refuses new ones with a
+reason, and takes sensors again when NATS is back."""
+import json
+import os
+import pathlib
+import secrets
+import subprocess
+import sys
+import time
+import uuid as uuidlib
+
+import pytest
+
+from conftest import SENSOR, TOOLS, Collector, frame_count, free_port
+from test_tls import make_ca, make_cert
+
+sys.path.insert(0, str(TOOLS))
+from nats_cluster import NATS_SERVER, NatsCluster  # noqa: E402
+
+pytestmark = pytest.mark.skipif(NATS_SERVER is None, reason="nats-server is not installed "
+                                "(deploy/setup-debian.sh test installs Debian's)")
+
+
+def cluster_collector(workdir, name, nats, servers, password, commit_timeout="10s", replicas=3, ca_file=None):
+    d = pathlib.Path(workdir) / name
+    d.mkdir()
+    cfg = d / "collector.yaml"
+    cfg.write_text(
+        "cluster:\n"
+        "  node_id: %s\n"
+        "  servers: [%s]\n"
+        "  user: %s\n"
+        "  password_file: %s\n"
+        "  replicas: %d\n"
+        "  commit_timeout: %s\n"
+        % (name, ", ".join(servers), nats.user, nats.password_file, replicas, commit_timeout)
+        + ("  ca_file: %s\n" % ca_file if ca_file else ""))
+    return Collector(d, extra_args=["--config", str(cfg), "--packet-log-max", "0"], admin_password=password)
+
+
+class ClusterSensor:
+    """A sensor replaying `capture` at `pps` to the collectors listed, in order."""
+
+    def __init__(self, workdir, name, capture, collectors, password, pps, retry=True):
+        self.name = name
+        self.uuid = str(uuidlib.uuid4())
+        self.capture = capture
+        self.log_path = pathlib.Path(workdir) / ("sensor-%s.log" % name)
+        args = [str(SENSOR), "--connect", ",".join("127.0.0.1:%d" % c.port for c in collectors),
+                "--user", "admin",
+                "--source", "%s:name=%s,uuid=%s,pps=%d" % (capture, name, self.uuid, pps)]
+        if not retry:
+            args.append("--disable-retry")
+        env = dict(os.environ, HOPWIRE_PASSWORD=password)
+        out = open(self.log_path, "ab")
+        self.proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, env=env)
+        out.close()
+
+    def wait(self, timeout):
+        try:
+            return self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            raise AssertionError("sensor %s did not finish in %d s:\n%s" % (self.name, timeout, self.log()[-3000:]))
+
+    def log(self):
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def cluster_status(c):
+    status, body = c.http.request("GET", "/cluster/status.json", user="admin", password=c.password)
+    return status, (json.loads(body) if body.startswith(b"{") else body)
+
+
+def records(c):
+    status, st = cluster_status(c)
+    assert status == 200, "GET /cluster/status.json on %s: %d %r" % (c.workdir.name, status, st)
+    return {r["uuid"]: r for r in st["sources"]}
+
+
+def wait_until(what, cond, timeout, step=0.1):
+    deadline = time.monotonic() + timeout
+    last = None
+    while True:
+        try:
+            got = cond()
+        except (AssertionError, KeyError) as e:
+            # A stream leader being elected after a NATS node died answers
+            # 503 for a few seconds; that is not yet, not no.
+            got, last = None, e
+        if got:
+            return got
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out after %.0f s waiting for %s (last: %s)" % (timeout, what, last))
+        time.sleep(step)
+
+
+@pytest.fixture
+def fleet(tmp_path):
+    nats = NatsCluster(tmp_path, free_port=free_port)
+    nats.start_all()
+    made = []
+    yield nats, made
+    for c in made:
+        c.stop()
+    nats.stop_all()
+
+
+def start_collectors(tmp_path, nats, made, password, layout):
+    """layout: [(name, [nats indices], commit_timeout)]."""
+    out = []
+    for name, idx, timeout in layout:
+        c = cluster_collector(tmp_path, name, nats, [nats.url(i) for i in idx], password, timeout)
+        c.start()
+        made.append(c)
+        out.append(c)
+    for c in out:
+        wait_until("%s to join the cluster" % c.workdir.name,
+                   lambda c=c: cluster_status(c)[0] == 200 and cluster_status(c)[1].get("connected"), 30)
+    return out
+
+
+def test_standalone_has_no_cluster(collector):
+    status, body = collector.http.request("GET", "/cluster/status.json", user="admin", password=collector.password)
+    assert status == 404 and b"standalone" in body
+
+
+def test_config_refuses_open_or_remote_plain_nats(tmp_path):
+    from conftest import COLLECTOR
+    pw = tmp_path / "pw"
+    pw.write_text("x\n")
+    cases = {
+        "cluster:\n  servers: [nats://10.1.2.3:4222]\n  user: a\n  password_file: %s\n" % pw:
+            "is not on loopback: NATS beyond this machine needs tls://",
+        "cluster:\n  servers: [nats://127.0.0.1:4222]\n": "user: and password_file: are required",
+        "cluster:\n  servers: [http://127.0.0.1:4222]\n  user: a\n  password_file: %s\n" % pw:
+            "must start with tls://",
+        "cluster:\n  node_id: 'a b'\n  servers: [tls://n:4222]\n  user: a\n  password_file: %s\n" % pw:
+            "must be 1 to 64 letters",
+    }
+    for text, expected in cases.items():
+        cfg = tmp_path / "c.yaml"
+        cfg.write_text(text)
+        res = subprocess.run([str(COLLECTOR), "--config", str(cfg), "--state-dir", str(tmp_path / "s"),
+                              "--listen", "127.0.0.1:%d" % free_port()],
+                             capture_output=True, text=True, timeout=30)
+        assert res.returncode != 0, text
+        assert expected in res.stdout + res.stderr, (text, res.stdout + res.stderr)
+
+
+def test_failover_after_kill9_is_exact(tmp_path, fleet, crafted):
+    nats, made = fleet
+    password = secrets.token_urlsafe(12)
+    a, b, c = start_collectors(tmp_path, nats, made, password,
+                               [("collector-a", [0, 1, 2], "10s"), ("collector-b", [1, 2, 0], "10s"),
+                                ("collector-c", [2, 0, 1], "10s")])
+    order = [[a, b, c], [b, c, a], [c, a, b]]
+    captures = [crafted(24000, aps=40, clients=400, client_offset=1000 * i) for i in range(6)]
+    truth = {}
+    sensors = []
+    for i, cap in enumerate(captures):
+        s = ClusterSensor(tmp_path, "s%d" % i, cap, order[i % 3], password, pps=3000)
+        sensors.append(s)
+        truth[s.uuid] = frame_count(cap)
+    try:
+        # Every sensor is on its first collector and counting.
+        wait_until("all six sources to be owned and counting",
+                   lambda: len([r for r in records(b).values() if r["num_packets"] > 3000]) == 6, 30)
+        on_a = [s.uuid for s in sensors if records(b)[s.uuid]["owner"] == "collector-a"]
+        assert len(on_a) == 2, records(b)
+        a.kill9()
+        killed = time.monotonic()
+        moved = wait_until("collector-a's sources to move", lambda: all(
+            records(b)[u]["owner"] in ("collector-b", "collector-c") for u in on_a), 20)
+        failover = time.monotonic() - killed
+        assert moved and failover < 5.0, "failover took %.1f s" % failover
+        # A NATS node dies mid-replay too: the others keep quorum.
+        mid = {u: r["num_packets"] for u, r in records(b).items()}
+        assert any(mid[u] < truth[u] for u in truth), "the replay ended before the NATS node was killed"
+        nats.kill9(1)
+        for s in sensors:
+            assert s.wait(120) == 0, s.log()[-3000:]
+        final = wait_until("the final counts", lambda: (lambda r: r if all(
+            r.get(u, {}).get("num_packets") == n for u, n in truth.items()) else None)(records(c)), 30)
+        assert {u: final[u]["num_packets"] for u in truth} == truth
+        assert sum(final[u]["num_packets"] for u in truth) == sum(truth.values())
+        # The moved sensors said where they went.
+        for s in sensors:
+            if s.uuid in on_a:
+                assert "connected to 127.0.0.1:%d" % a.port in s.log()
+                assert ("connected to 127.0.0.1:%d" % b.port in s.log()
+                        or "connected to 127.0.0.1:%d" % c.port in s.log()), s.log()[-2000:]
+        # Both come back: the cluster heals and collector-a takes sensors again.
+        nats.start(1)
+        wait_until("the NATS node to be healthy", lambda: nats.healthy(1), 30)
+        a.start()
+        wait_until("collector-a to rejoin", lambda: cluster_status(a)[0] == 200 and cluster_status(a)[1]["connected"],
+                   30)
+        cap = crafted(3000, aps=5, clients=50, client_offset=9000)
+        again = ClusterSensor(tmp_path, "again", cap, [a, b], password, pps=3000)
+        assert again.wait(60) == 0, again.log()[-3000:]
+        assert records(a)[again.uuid] == {**records(a)[again.uuid], "owner": "collector-a",
+                                          "num_packets": frame_count(cap)}
+    finally:
+        for s in sensors:
+            s.stop()
+
+
+def test_partitioned_collector_refuses_and_recovers(tmp_path, fleet, crafted):
+    nats, made = fleet
+    password = secrets.token_urlsafe(12)
+    # collector-c reaches NATS through node 2 alone: stopping it cuts c off.
+    a, c = start_collectors(tmp_path, nats, made, password,
+                            [("collector-a", [0, 1], "10s"), ("collector-c", [2], "3s")])
+    caps = [crafted(30000, aps=20, clients=200, client_offset=20000 + 1000 * i) for i in range(2)]
+    sensors = [ClusterSensor(tmp_path, "p%d" % i, cap, [c, a], password, pps=2000) for i, cap in enumerate(caps)]
+    truth = {s.uuid: frame_count(s.capture) for s in sensors}
+    try:
+        wait_until("both sources counting on collector-c", lambda: all(
+            r["owner"] == "collector-c" and r["num_packets"] > 3000 for r in records(a).values()) and
+            len(records(a)) == 2, 30)
+        nats.kill9(2)
+        # Its links close with the reason, and the sensors move to collector-a.
+        wait_until("the sources to move to collector-a", lambda: all(
+            records(a)[u]["owner"] == "collector-a" for u in truth), 30)
+        assert "cannot reach the cluster" in c.log(), c.log()[-3000:]
+        for s in sensors:
+            assert "cannot reach the cluster" in s.log() or "cannot record source" in s.log(), s.log()[-3000:]
+        # A new sensor that knows only collector-c is refused with the reason.
+        lone = ClusterSensor(tmp_path, "lone", caps[0], [c], password, pps=2000, retry=False)
+        assert lone.wait(30) != 0
+        assert "cannot reach the cluster" in lone.log(), lone.log()
+        status, st = cluster_status(c)
+        assert status == 503 and st["connected"] is False
+        for s in sensors:
+            assert s.wait(120) == 0, s.log()[-3000:]
+        assert {u: records(a)[u]["num_packets"] for u in truth} == truth
+        # NATS is back: collector-c takes sensors again.
+        nats.start(2)
+        wait_until("collector-c to reconnect", lambda: cluster_status(c)[0] == 200, 30)
+        cap = crafted(2000, aps=5, clients=50, client_offset=29000)
+        back = ClusterSensor(tmp_path, "back", cap, [c], password, pps=2000, retry=False)
+        assert back.wait(60) == 0, back.log()[-3000:]
+        r = records(a)[back.uuid]
+        assert r["owner"] == "collector-c" and r["num_packets"] == frame_count(cap)
+    finally:
+        for s in sensors:
+            s.stop()
+
+
+def test_tls_to_nats(tmp_path, crafted):
+    """NATS over TLS with a CA made here: the collector checks the server's
+    certificate against cluster.ca_file and counts a replay exactly."""
+    pki = tmp_path / "pki"
+    pki.mkdir()
+    make_ca(pki, "ca")
+    make_cert(pki, "ca", "nats", "DNS:localhost,IP:127.0.0.1")
+    nats = NatsCluster(tmp_path, n=1, tls_dir=pki, free_port=free_port)
+    nats.start_all()
+    password = secrets.token_urlsafe(12)
+    c = cluster_collector(tmp_path, "collector-t", nats, [nats.url(0)], password, replicas=1,
+                          ca_file=pki / "ca.pem")
+    try:
+        c.start()
+        wait_until("the collector to join over TLS", lambda: cluster_status(c)[0] == 200, 30)
+        assert cluster_status(c)[1]["server"].startswith("tls://")
+        cap = crafted(5000, aps=10, clients=100, client_offset=40000)
+        s = ClusterSensor(tmp_path, "t0", cap, [c], password, pps=5000)
+        assert s.wait(60) == 0, s.log()[-3000:]
+        assert records(c)[s.uuid]["num_packets"] == frame_count(cap)
+    finally:
+        c.stop()
+        nats.stop_all()
