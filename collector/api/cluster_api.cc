@@ -8,6 +8,7 @@
 #include "collector/api/json_reply.h"
 #include "collector/api/routes_all.h"
 #include "collector/cluster/cluster_node.h"
+#include "common/clock.h"
 
 namespace hopwire::collector {
 
@@ -21,6 +22,7 @@ http_reply cluster_status(request_ctx& ctx) {
   jsonw::writer w(buf);
   w.StartObject();
   jsonw::kv(w, "node_id", s.node_id);
+  jsonw::kv(w, "incarnation", s.incarnation);
   jsonw::kv_bool(w, "connected", s.connected);
   jsonw::kv(w, "server", s.server);
   if (!s.why.empty()) jsonw::kv(w, "why", s.why);
@@ -32,6 +34,24 @@ http_reply cluster_status(request_ctx& ctx) {
   jsonw::kv(w, "sources_lost", s.lost);
   jsonw::kv(w, "releases", s.releases);
   w.EndObject();
+  // Heartbeats, aged by this collector's clock: a node is live while its
+  // heartbeat is younger than 3 s (informational: no decision uses it).
+  const std::uint64_t now = wall_ns();
+  w.Key("nodes");
+  w.StartArray();
+  for (const auto& n : s.nodes) {
+    w.StartObject();
+    jsonw::kv(w, "node_id", n.node_id);
+    jsonw::kv(w, "incarnation", n.incarnation);
+    jsonw::kv(w, "version", n.version);
+    jsonw::kv(w, "started_ns", n.started_ns);
+    const double age = n.wall_ns && now > n.wall_ns ? (now - n.wall_ns) / 1e9 : 0.0;
+    w.Key("heartbeat_age_s");
+    w.Double(age);
+    jsonw::kv_bool(w, "live", age < 3.0);
+    w.EndObject();
+  }
+  w.EndArray();
   std::uint64_t packets = 0;
   w.Key("sources");
   w.StartArray();

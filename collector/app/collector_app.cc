@@ -244,6 +244,11 @@ int run_collector(const settings& cfg, const std::string& config_file) {
       close();
       return true;
     });
+    // API tokens work on every collector: a sensor fails over with the
+    // token it has (hashes only cross NATS, never secrets).
+    cluster->share(
+        "tokens", [&auth] { return auth.export_tokens(); },
+        [&auth](const std::vector<std::string>& theirs) { auth.set_shared_tokens(theirs); });
     links.cluster = cluster.get();
     spdlog::info("cluster mode: node {}, NATS {}", cfg.cluster.node_id, fmt::join(cfg.cluster.servers, ", "));
   }

@@ -203,9 +203,8 @@ void credential_store::load_users_locked() {
 }
 
 // tokens: one line per token: NAME ROLE SHA256_HEX CREATED EXPIRES
-void credential_store::load_tokens_locked() {
-  tokens_by_hash_.clear();
-  std::ifstream in(dir_ / "tokens");
+void credential_store::parse_tokens(std::istream& in, const std::string& where,
+                                    std::unordered_map<std::string, token_entry>& out) {
   std::string line;
   int n = 0;
   while (std::getline(in, line)) {
@@ -218,11 +217,40 @@ void credential_store::load_tokens_locked() {
     auto r = parse_role(rname);
     auto h = unhex(hash);
     if (name.empty() || !r || !h || h->size() != 32) {
-      spdlog::error("{}: line {} is not a valid token entry; ignoring it", (dir_ / "tokens").string(), n);
+      spdlog::error("{}: line {} is not a valid token entry; ignoring it", where, n);
       continue;
     }
-    tokens_by_hash_[*h] = token_entry{token_info{name, *r, created, expires}, *h};
+    out[*h] = token_entry{token_info{name, *r, created, expires}, *h};
   }
+}
+
+void credential_store::load_tokens_locked() {
+  tokens_by_hash_.clear();
+  std::ifstream in(dir_ / "tokens");
+  parse_tokens(in, (dir_ / "tokens").string(), tokens_by_hash_);
+}
+
+std::string credential_store::export_tokens() {
+  std::lock_guard lock(mu_);
+  reload_if_changed_locked();
+  std::vector<std::string> lines;
+  for (const auto& [hash, t] : tokens_by_hash_)
+    lines.push_back(t.info.name + " " + role_name(t.info.granted) + " " + hex(hash) + " " +
+                    std::to_string(t.info.created) + " " + std::to_string(t.info.expires) + "\n");
+  std::sort(lines.begin(), lines.end());
+  std::string out;
+  for (const auto& l : lines) out += l;
+  return out;
+}
+
+void credential_store::set_shared_tokens(const std::vector<std::string>& texts) {
+  std::unordered_map<std::string, token_entry> all;
+  for (const auto& t : texts) {
+    std::istringstream in(t);
+    parse_tokens(in, "a token list shared by another collector", all);
+  }
+  std::lock_guard lock(mu_);
+  shared_by_hash_ = std::move(all);
 }
 
 void credential_store::save_users_locked() {
@@ -375,13 +403,15 @@ auth_result credential_store::check_bearer(std::string_view token) {
   reload_if_changed_locked();
   // A hash-table lookup on the SHA-256 of the token: what leaks through
   // timing is about the hash, not the secret.
-  auto it = tokens_by_hash_.find(h);
-  if (it == tokens_by_hash_.end()) {
+  const token_entry* found = nullptr;
+  if (auto it = tokens_by_hash_.find(h); it != tokens_by_hash_.end()) found = &it->second;
+  else if (auto sh = shared_by_hash_.find(h); sh != shared_by_hash_.end()) found = &sh->second;
+  if (!found) {
     res.st = auth_result::status::bad_credentials;
     res.message = "unknown or revoked API token";
     return res;
   }
-  const auto& info = it->second.info;
+  const auto& info = found->info;
   if (info.expires != 0 && info.expires <= unix_now()) {
     res.st = auth_result::status::expired;
     res.message = "API token '" + info.name + "' has expired";

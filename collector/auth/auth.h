@@ -66,6 +66,13 @@ class credential_store {
   bool revoke_token(const std::string& name);
   std::vector<token_info> list_tokens();
 
+  // Cluster mode (docs/cluster.md): this collector's tokens as text lines
+  // (NAME ROLE SHA256 CREATED EXPIRES, sorted; hashes only, never secrets),
+  // and the other collectors' texts, against which a bearer token unknown
+  // here is checked, so a sensor's token works wherever it fails over.
+  std::string export_tokens();
+  void set_shared_tokens(const std::vector<std::string>& texts);
+
   auth_result check_basic(std::string_view user, std::string_view password);
   auth_result check_bearer(std::string_view token);
   // Parses an Authorization header value (Basic or Bearer).
@@ -97,6 +104,10 @@ class credential_store {
   void reload_if_changed_locked();
   void load_users_locked();
   void load_tokens_locked();
+  // Token lines as the tokens file holds them, into `out`; `where` names
+  // the text in errors.
+  static void parse_tokens(std::istream& in, const std::string& where,
+                           std::unordered_map<std::string, token_entry>& out);
   void save_users_locked();
   void save_tokens_locked();
 
@@ -104,6 +115,7 @@ class credential_store {
   std::mutex mu_;
   std::unordered_map<std::string, user_entry> users_;
   std::unordered_map<std::string, token_entry> tokens_by_hash_;
+  std::unordered_map<std::string, token_entry> shared_by_hash_;  // other collectors' (cluster mode)
   struct file_stamp {
     std::int64_t mtime_ns = -1;
     std::int64_t size = -1;

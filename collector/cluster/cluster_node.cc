@@ -8,8 +8,10 @@
 #include <ctime>
 #include <deque>
 #include <fstream>
+#include <list>
 #include <map>
 #include <mutex>
+#include <random>
 #include <stdexcept>
 #include <thread>
 
@@ -19,12 +21,16 @@
 
 #include "common/clock.h"
 #include "common/log.h"
+#include "hopwire/version.h"
 
 namespace hopwire::collector {
 
 namespace {
 
 constexpr const char* kSourcesBucket = "hopwire_sources";
+constexpr const char* kNodesBucket = "hopwire_nodes";
+constexpr const char* kAuthBucket = "hopwire_auth";
+constexpr auto kBeat = std::chrono::seconds(1);
 constexpr int kClaimAttempts = 5;
 constexpr auto kRetryPause = std::chrono::milliseconds(100);
 
@@ -84,21 +90,36 @@ std::string encode(const cluster_source_record& r) {
   return {buf.GetString(), buf.GetSize()};
 }
 
+// The flat JSON objects kept in the buckets, read field by field; a field
+// missing or of another type keeps its default.
+class json_object {
+ public:
+  bool parse(const void* data, int len) {
+    d_.Parse(static_cast<const char*>(data), static_cast<std::size_t>(len));
+    return !d_.HasParseError() && d_.IsObject();
+  }
+  void u64(const char* k, std::uint64_t& out) const {
+    const auto it = d_.FindMember(k);
+    if (it != d_.MemberEnd() && it->value.IsUint64()) out = it->value.GetUint64();
+  }
+  void str(const char* k, std::string& out) const {
+    const auto it = d_.FindMember(k);
+    if (it != d_.MemberEnd() && it->value.IsString()) out.assign(it->value.GetString(), it->value.GetStringLength());
+  }
+
+ private:
+  rapidjson::Document d_;
+};
+
 bool decode(const void* data, int len, cluster_source_record& r) {
-  rapidjson::Document d;
-  d.Parse(static_cast<const char*>(data), static_cast<std::size_t>(len));
-  if (d.HasParseError() || !d.IsObject()) return false;
-  auto u64 = [&](const char* k, std::uint64_t& out) {
-    const auto it = d.FindMember(k);
-    if (it != d.MemberEnd() && it->value.IsUint64()) out = it->value.GetUint64();
-  };
-  if (const auto it = d.FindMember("owner"); it != d.MemberEnd() && it->value.IsString())
-    r.owner.assign(it->value.GetString(), it->value.GetStringLength());
-  u64("epoch", r.epoch);
-  u64("boot_id", r.boot_id);
-  u64("last_seq", r.last_seq);
-  u64("num_packets", r.num_packets);
-  u64("num_error_packets", r.num_error_packets);
+  json_object o;
+  if (!o.parse(data, len)) return false;
+  o.str("owner", r.owner);
+  o.u64("epoch", r.epoch);
+  o.u64("boot_id", r.boot_id);
+  o.u64("last_seq", r.last_seq);
+  o.u64("num_packets", r.num_packets);
+  o.u64("num_error_packets", r.num_error_packets);
   return true;
 }
 
@@ -140,6 +161,167 @@ struct cluster_node::impl {
   std::function<bool(const std::string&)> release;
   std::uint64_t n_claims = 0, n_commits = 0, n_retries = 0, n_lost = 0, n_releases = 0;
   std::thread worker;
+
+  // Membership and shared tables: the beat thread, once a second.
+  std::uint64_t incarnation = 0;
+  std::uint64_t started_ns = 0;
+  kvStore* nodes_kv = nullptr;  // beat thread (and the constructor, before it)
+  kvStore* auth_kv = nullptr;   // beat thread
+  bool beaten = false;          // this process has written its heartbeat
+  struct share_entry {
+    std::string name;
+    std::function<std::string()> local;
+    std::function<void(const std::vector<std::string>&)> others;
+    std::string last_put;
+    bool put_once = false;
+  };
+  std::mutex beat_mu;  // guards shares and nodes_seen
+  std::condition_variable beat_cv;
+  std::list<share_entry> shares;  // a list: beat_once keeps pointers while share() may add
+  std::vector<cluster_node::node_info> nodes_seen;
+  std::thread beat;
+
+  // Another live process with this node id would share its leases and
+  // its release subject: refuse to start. Live means its heartbeat key
+  // changes while we watch, so no clocks are compared. Skipped when
+  // JetStream is not ready yet (a cluster just made).
+  void refuse_duplicate() {
+    if (const natsStatus st = open_bucket(kNodesBucket, &nodes_kv); st != NATS_OK) {
+      nodes_kv = nullptr;
+      spdlog::warn("cluster: cannot check yet whether node id {} is taken ({})", cfg.node_id, nats_text(st));
+      return;
+    }
+    std::string v;
+    std::uint64_t rev = 0, rev2 = 0;
+    if (!get_text(nodes_kv, cfg.node_id, v, &rev)) return;
+    std::this_thread::sleep_for(kBeat * 5 / 2);
+    if (!get_text(nodes_kv, cfg.node_id, v, &rev2) || rev2 == rev) return;  // an old process's last beat
+    cluster_node::node_info other;
+    decode_node(v.data(), static_cast<int>(v.size()), other);
+    throw std::runtime_error("cluster: another collector is running as node '" + cfg.node_id + "' (version " +
+                             other.version + ", its heartbeat changed while this one watched); give each "
+                             "collector its own cluster.node_id");
+  }
+
+  std::string encode_node() const {
+    rapidjson::StringBuffer buf;
+    rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+    w.StartObject();
+    w.Key("incarnation");
+    w.Uint64(incarnation);
+    w.Key("version");
+    w.String(kVersion);
+    w.Key("started_ns");
+    w.Uint64(started_ns);
+    w.Key("wall_ns");
+    w.Uint64(wall_ns());
+    w.EndObject();
+    return {buf.GetString(), buf.GetSize()};
+  }
+
+  static bool decode_node(const void* data, int len, cluster_node::node_info& n) {
+    json_object o;
+    if (!o.parse(data, len)) return false;
+    o.u64("incarnation", n.incarnation);
+    o.u64("started_ns", n.started_ns);
+    o.u64("wall_ns", n.wall_ns);
+    o.str("version", n.version);
+    return true;
+  }
+
+  // A key's value as text; false when it is not there.
+  static bool get_text(kvStore* k, const std::string& key, std::string& out, std::uint64_t* rev = nullptr) {
+    kvEntry* e = nullptr;
+    if (kvStore_Get(&e, k, key.c_str()) != NATS_OK) return false;
+    out.assign(static_cast<const char*>(kvEntry_Value(e)), static_cast<std::size_t>(kvEntry_ValueLen(e)));
+    if (rev) *rev = kvEntry_Revision(e);
+    kvEntry_Destroy(e);
+    return true;
+  }
+
+  void beat_once() {
+    if (!nodes_kv && open_bucket(kNodesBucket, &nodes_kv) != NATS_OK) {
+      nodes_kv = nullptr;
+      return;
+    }
+    const std::string me = encode_node();
+    std::uint64_t rev = 0;
+    if (kvStore_Put(&rev, nodes_kv, cfg.node_id.c_str(), me.data(), static_cast<int>(me.size())) == NATS_OK)
+      beaten = true;
+    std::vector<std::string> ks;
+    if (keys(kNodesBucket, "", ks) == NATS_OK) {
+      std::vector<cluster_node::node_info> seen;
+      for (const auto& k : ks) {
+        std::string v;
+        cluster_node::node_info n;
+        if (!get_text(nodes_kv, k, v, &n.revision) || !decode_node(v.data(), static_cast<int>(v.size()), n)) continue;
+        n.node_id = k;
+        seen.push_back(std::move(n));
+      }
+      std::lock_guard lock(beat_mu);
+      nodes_seen = std::move(seen);
+    }
+    std::vector<share_entry*> todo;
+    {
+      std::lock_guard lock(beat_mu);
+      for (auto& sh : shares) todo.push_back(&sh);  // shares only grow before the first beat
+    }
+    if (todo.empty()) return;
+    if (!auth_kv && open_bucket(kAuthBucket, &auth_kv) != NATS_OK) {
+      auth_kv = nullptr;
+      return;
+    }
+    for (auto* sh : todo) {
+      const std::string mine = sh->name + "." + cfg.node_id;
+      const std::string text = sh->local();
+      if (!sh->put_once || text != sh->last_put) {
+        std::uint64_t r = 0;
+        if (kvStore_Put(&r, auth_kv, mine.c_str(), text.data(), static_cast<int>(text.size())) == NATS_OK) {
+          sh->last_put = text;
+          sh->put_once = true;
+        }
+      }
+      std::vector<std::string> theirs;
+      if (keys(kAuthBucket, sh->name + ".", theirs) != NATS_OK) continue;
+      std::vector<std::string> texts;
+      for (const auto& k : theirs) {
+        std::string v;
+        if (k != mine && get_text(auth_kv, k, v)) texts.push_back(std::move(v));
+      }
+      sh->others(texts);
+    }
+  }
+
+  void beat_loop() {
+    std::unique_lock lock(mu);
+    while (!stopping) {
+      beat_cv.wait_for(lock, kBeat);
+      if (stopping) break;
+      if (!connected) continue;
+      lock.unlock();
+      beat_once();
+      lock.lock();
+    }
+  }
+
+  void close_nats() {
+    if (kv) kvStore_Destroy(kv);
+    kv = nullptr;
+    if (js) jsCtx_Destroy(js);
+    js = nullptr;
+    if (nc) {
+      natsConnection_Close(nc);
+      natsConnection_Destroy(nc);
+    }
+    nc = nullptr;
+    if (opts) natsOptions_Destroy(opts);
+    opts = nullptr;
+  }
+
+  bool reachable_now() {
+    std::lock_guard lock(mu);
+    return connected;
+  }
 
   bool stopping_now() {
     std::lock_guard lock(mu);
@@ -203,19 +385,46 @@ struct cluster_node::impl {
     natsMsg_Destroy(msg);
   }
 
-  bool ensure_bucket() {
-    if (kv) return true;
-    kvStore* k = nullptr;
-    natsStatus st = js_KeyValue(&k, js, kSourcesBucket);
+  // Binds to a bucket, making it when no collector has yet.
+  natsStatus open_bucket(const char* name, kvStore** out) {
+    natsStatus st = js_KeyValue(out, js, name);
     if (st == NATS_NOT_FOUND) {
       kvConfig kc;
       kvConfig_Init(&kc);
-      kc.Bucket = kSourcesBucket;
+      kc.Bucket = name;
       kc.History = 1;
       kc.Replicas = cfg.replicas;
       kc.StorageType = js_FileStorage;
-      st = js_CreateKeyValue(&k, js, &kc);
+      st = js_CreateKeyValue(out, js, &kc);
     }
+    return st;
+  }
+
+  // The keys of a bucket under `prefix` (e.g. "tokens."), from the stream's
+  // subject list (answered by the stream's leader), not kvStore_Keys: that
+  // makes a consumer, which times out for as long as a dead NATS node is
+  // still counted as a peer.
+  natsStatus keys(const char* bucket, const std::string& prefix, std::vector<std::string>& out) {
+    jsOptions o;
+    jsOptions_Init(&o);
+    const std::string head = std::string("$KV.") + bucket + ".";
+    const std::string filter = head + (prefix.empty() ? ">" : prefix + ">");
+    o.Stream.Info.SubjectsFilter = filter.c_str();
+    jsStreamInfo* si = nullptr;
+    jsErrCode jerr = static_cast<jsErrCode>(0);
+    const natsStatus st = js_GetStreamInfo(&si, js, (std::string("KV_") + bucket).c_str(), &o, &jerr);
+    if (st != NATS_OK) return st;
+    if (si->State.Subjects)
+      for (int i = 0; i < si->State.Subjects->Count; ++i)
+        out.emplace_back(si->State.Subjects->List[i].Subject + head.size());
+    jsStreamInfo_Destroy(si);
+    return NATS_OK;
+  }
+
+  bool ensure_bucket() {
+    if (kv) return true;
+    kvStore* k = nullptr;
+    natsStatus st = open_bucket(kSourcesBucket, &k);
     std::lock_guard lock(mu);
     if (st != NATS_OK) {
       kv_why = "bucket " + std::string(kSourcesBucket) + ": " + nats_text(st);
@@ -506,7 +715,22 @@ cluster_node::cluster_node(const cluster_config& cfg) : p_(std::make_unique<impl
   check(natsConnection_JetStream(&p_->js, p_->nc, &jo), "JetStream");
   check(natsConnection_Subscribe(&p_->ctl, p_->nc, p_->subject_ctl(cfg.node_id).c_str(), &impl::on_ctl, p_.get()),
         "subscribing to " + p_->subject_ctl(cfg.node_id));
+  {
+    std::random_device rd;
+    p_->incarnation = (std::uint64_t(rd()) << 32) ^ rd();
+    p_->started_ns = wall_ns();
+  }
+  if (st == NATS_OK) {
+    try {
+      p_->refuse_duplicate();
+    } catch (...) {
+      stop();
+      p_->close_nats();
+      throw;
+    }
+  }
   p_->worker = std::thread([this] { p_->run(); });
+  p_->beat = std::thread([this] { p_->beat_loop(); });
 }
 
 void cluster_node::stop() {
@@ -515,7 +739,19 @@ void cluster_node::stop() {
     p_->stopping = true;
   }
   p_->cv.notify_all();
+  p_->beat_cv.notify_all();
   if (p_->worker.joinable()) p_->worker.join();
+  if (p_->beat.joinable()) p_->beat.join();
+  if (p_->nodes_kv) {
+    // Gone cleanly: others need not wait for silence to know it.
+    if (p_->beaten && p_->reachable_now()) kvStore_Delete(p_->nodes_kv, p_->cfg.node_id.c_str());
+    kvStore_Destroy(p_->nodes_kv);
+    p_->nodes_kv = nullptr;
+  }
+  if (p_->auth_kv) {
+    kvStore_Destroy(p_->auth_kv);
+    p_->auth_kv = nullptr;
+  }
   {
     std::lock_guard lock(p_->release_mu);
     p_->release = nullptr;
@@ -532,13 +768,7 @@ void cluster_node::stop() {
 
 cluster_node::~cluster_node() {
   stop();
-  if (p_->kv) kvStore_Destroy(p_->kv);
-  if (p_->js) jsCtx_Destroy(p_->js);
-  if (p_->nc) {
-    natsConnection_Close(p_->nc);
-    natsConnection_Destroy(p_->nc);
-  }
-  if (p_->opts) natsOptions_Destroy(p_->opts);
+  p_->close_nats();
 }
 
 const std::string& cluster_node::node_id() const { return p_->cfg.node_id; }
@@ -565,6 +795,12 @@ void cluster_node::commit(const std::string& uuid, std::uint64_t last_seq, std::
   p_->cv.notify_all();
 }
 
+void cluster_node::share(const std::string& name, std::function<std::string()> local,
+                         std::function<void(const std::vector<std::string>&)> others) {
+  std::lock_guard lock(p_->beat_mu);
+  p_->shares.push_back({name, std::move(local), std::move(others), {}, false});
+}
+
 void cluster_node::forget(const std::string& uuid) {
   std::lock_guard lock(p_->mu);
   p_->owned.erase(uuid);
@@ -588,6 +824,7 @@ std::string cluster_node::unreachable_why() const {
 cluster_node::status cluster_node::read_status() {
   status s;
   s.node_id = p_->cfg.node_id;
+  s.incarnation = p_->incarnation;
   kvStore* kv = nullptr;
   {
     std::lock_guard lock(p_->mu);
@@ -603,28 +840,18 @@ cluster_node::status cluster_node::read_status() {
   char url[256] = {};
   if (natsConnection_GetConnectedUrl(p_->nc, url, sizeof url) == NATS_OK) s.server = url;
   if (!s.why.empty()) return s;
-  // The keys from the stream's subject list (answered by the stream's
-  // leader), not kvStore_Keys: that makes a consumer, which times out for
-  // as long as a dead NATS node is still counted as a peer.
-  jsOptions o;
-  jsOptions_Init(&o);
-  const std::string filter = std::string("$KV.") + kSourcesBucket + ".>";
-  o.Stream.Info.SubjectsFilter = filter.c_str();
-  jsStreamInfo* si = nullptr;
-  jsErrCode jerr = static_cast<jsErrCode>(0);
-  const natsStatus st = js_GetStreamInfo(&si, p_->js, (std::string("KV_") + kSourcesBucket).c_str(), &o, &jerr);
-  if (st != NATS_OK) {
+  std::vector<std::string> ks;
+  if (const natsStatus st = p_->keys(kSourcesBucket, "", ks); st != NATS_OK) {
     s.why = "listing the sources: " + nats_text(st);
     return s;
   }
-  std::vector<std::string> keys;
-  if (si->State.Subjects)
-    for (int i = 0; i < si->State.Subjects->Count; ++i)
-      keys.emplace_back(si->State.Subjects->List[i].Subject + filter.size() - 1);
-  jsStreamInfo_Destroy(si);
-  for (const auto& k : keys) {
+  for (const auto& k : ks) {
     cluster_source_record r;
     if (p_->read(k, r) == NATS_OK && r.revision) s.sources.push_back(std::move(r));
+  }
+  {
+    std::lock_guard lock(p_->beat_mu);
+    s.nodes = p_->nodes_seen;
   }
   std::sort(s.sources.begin(), s.sources.end(),
             [](const auto& a, const auto& b) { return a.uuid < b.uuid; });

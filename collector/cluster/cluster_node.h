@@ -78,6 +78,14 @@ class cluster_node {
   // must close its link (from any thread) and return whether one was open.
   void on_release(std::function<bool(const std::string& uuid)> release);
 
+  // Shares a table with the other collectors: about once a second `local()`
+  // is written to `hopwire_auth/<name>.<node-id>` when it changed, and
+  // `others(texts)` gets every other node's text for `name` (the API tokens,
+  // so a sensor's token works on every collector it may fail over to).
+  // Call before the node's first second has passed.
+  void share(const std::string& name, std::function<std::string()> local,
+             std::function<void(const std::vector<std::string>&)> others);
+
   // Whether NATS is connected now, and if not, since when and why, as a
   // sentence for a sensor ("collector-a cannot reach the cluster ...").
   bool reachable() const;
@@ -85,8 +93,18 @@ class cluster_node {
 
   // For /cluster/status.json: this node, its connection, and every source
   // record in the bucket (read now; empty with `why` set when NATS fails).
+  // A collector's heartbeat in `hopwire_nodes`, written every second.
+  struct node_info {
+    std::string node_id;
+    std::uint64_t incarnation = 0;  // random per process
+    std::string version;
+    std::uint64_t started_ns = 0, wall_ns = 0;  // by its clock
+    std::uint64_t revision = 0;
+  };
   struct status {
     std::string node_id;
+    std::uint64_t incarnation = 0;
+    std::vector<node_info> nodes;  // every heartbeat key, this node's too
     bool connected = false;
     std::string server;  // the URL connected to
     std::string why;

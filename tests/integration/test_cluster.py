@@ -19,7 +19,7 @@ import uuid as uuidlib
 
 import pytest
 
-from conftest import SENSOR, TOOLS, Collector, frame_count, free_port
+from conftest import COLLECTOR, SENSOR, TOOLS, Collector, frame_count, free_port
 from test_tls import make_ca, make_cert
 
 sys.path.insert(0, str(TOOLS))
@@ -49,17 +49,23 @@ def cluster_collector(workdir, name, nats, servers, password, commit_timeout="10
 class ClusterSensor:
     """A sensor replaying `capture` at `pps` to the collectors listed, in order."""
 
-    def __init__(self, workdir, name, capture, collectors, password, pps, retry=True):
+    def __init__(self, workdir, name, capture, collectors, password, pps, retry=True, token=None):
         self.name = name
         self.uuid = str(uuidlib.uuid4())
         self.capture = capture
         self.log_path = pathlib.Path(workdir) / ("sensor-%s.log" % name)
         args = [str(SENSOR), "--connect", ",".join("127.0.0.1:%d" % c.port for c in collectors),
-                "--user", "admin",
                 "--source", "%s:name=%s,uuid=%s,pps=%d" % (capture, name, self.uuid, pps)]
         if not retry:
             args.append("--disable-retry")
-        env = dict(os.environ, HOPWIRE_PASSWORD=password)
+        env = dict(os.environ)
+        env.pop("HOPWIRE_APIKEY", None)
+        env.pop("HOPWIRE_PASSWORD", None)
+        if token:
+            env["HOPWIRE_APIKEY"] = token
+        else:
+            args += ["--user", "admin"]
+            env["HOPWIRE_PASSWORD"] = password
         out = open(self.log_path, "ab")
         self.proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, env=env)
         out.close()
@@ -140,7 +146,6 @@ def test_standalone_has_no_cluster(collector):
 
 
 def test_config_refuses_open_or_remote_plain_nats(tmp_path):
-    from conftest import COLLECTOR
     pw = tmp_path / "pw"
     pw.write_text("x\n")
     cases = {
@@ -169,11 +174,18 @@ def test_failover_after_kill9_is_exact(tmp_path, fleet, crafted):
                                [("collector-a", [0, 1, 2], "10s"), ("collector-b", [1, 2, 0], "10s"),
                                 ("collector-c", [2, 0, 1], "10s")])
     order = [[a, b, c], [b, c, a], [c, a, b]]
+    # The sensors' token is made on collector-a alone; the others learn it
+    # through the cluster (and keep it when collector-a dies).
+    token = a.token("datasource", "fleet-sensors")
+    for other in (b, c):
+        wait_until("%s to accept collector-a's token" % other.workdir.name,
+                   lambda o=other: o.http.request("GET", "/system/status.json", token=token)[0] == 403
+                   or o.http.request("GET", "/datasource/all_sources.json", token=token)[0] in (200, 403), 15)
     captures = [crafted(24000, aps=40, clients=400, client_offset=1000 * i) for i in range(6)]
     truth = {}
     sensors = []
     for i, cap in enumerate(captures):
-        s = ClusterSensor(tmp_path, "s%d" % i, cap, order[i % 3], password, pps=3000)
+        s = ClusterSensor(tmp_path, "s%d" % i, cap, order[i % 3], password, pps=3000, token=token)
         sensors.append(s)
         truth[s.uuid] = frame_count(cap)
     try:
@@ -285,3 +297,45 @@ def test_tls_to_nats(tmp_path, crafted):
     finally:
         c.stop()
         nats.stop_all()
+
+
+def token_state(c, token):
+    """401: unknown here; 403: known (a datasource token may not read REST)."""
+    return c.http.request("GET", "/system/status.json", token=token)[0]
+
+
+def test_membership_tokens_and_node_ids(tmp_path, fleet, crafted):
+    nats, made = fleet
+    password = secrets.token_urlsafe(12)
+    a, b = start_collectors(tmp_path, nats, made, password,
+                            [("collector-a", [0, 1, 2], "10s"), ("collector-b", [1, 2, 0], "10s")])
+    # Both heartbeats are seen by each.
+    for c in (a, b):
+        wait_until("both nodes live in %s's view" % c.workdir.name, lambda c=c: sorted(
+            n["node_id"] for n in cluster_status(c)[1]["nodes"] if n["live"]) == ["collector-a", "collector-b"], 15)
+    # A token made on collector-a works on collector-b within seconds...
+    token = a.token("datasource", "roof-7")
+    assert token_state(a, token) == 403
+    wait_until("collector-b to learn the token", lambda: token_state(b, token) == 403, 15)
+    cap = crafted(3000, aps=5, clients=40, client_offset=50000)
+    s = ClusterSensor(tmp_path, "tok", cap, [b], password, pps=3000, retry=False, token=token)
+    assert s.wait(60) == 0, s.log()[-3000:]
+    assert records(b)[s.uuid]["num_packets"] == frame_count(cap)
+    # ...and revoked there, it stops working on collector-b too.
+    subprocess.run([str(COLLECTOR), "token", "revoke", "--state-dir", str(a.state_dir), "roof-7"],
+                   check=True, capture_output=True)
+    wait_until("collector-b to drop the revoked token", lambda: token_state(b, token) == 401, 15)
+    s = ClusterSensor(tmp_path, "tok2", cap, [b], password, pps=3000, retry=False, token=token)
+    assert s.wait(60) != 0 and "401" in s.log(), s.log()[-3000:]
+    # A second process with collector-a's node id refuses to start.
+    dup = cluster_collector(tmp_path, "collector-a-twin", nats, [nats.url(0)], password)
+    dup.extra_args[1] = str(dup.workdir / "collector.yaml")
+    (dup.workdir / "collector.yaml").write_text(
+        (dup.workdir / "collector.yaml").read_text().replace("node_id: collector-a-twin", "node_id: collector-a"))
+    res = subprocess.run(dup.args(), capture_output=True, text=True, timeout=60, env=dup.env)
+    assert res.returncode != 0
+    assert "another collector is running as node 'collector-a'" in res.stdout + res.stderr, res.stdout + res.stderr
+    # collector-a stops cleanly: its heartbeat goes with it.
+    a.stop()
+    wait_until("collector-a to leave collector-b's view", lambda: "collector-a" not in [
+        n["node_id"] for n in cluster_status(b)[1]["nodes"]], 15)
