@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstring>
 #include <map>
 #include <unordered_map>
 
@@ -13,6 +14,7 @@
 #include "collector/api/json_limits.h"
 #include "collector/api/list_request.h"
 #include "collector/api/routes_all.h"
+#include "collector/cluster/cluster_node.h"
 #include "collector/track/device_tracker.h"
 #include "common/clock.h"
 #include "common/log.h"
@@ -202,6 +204,11 @@ event_bus::~event_bus() { stop(); }
 void event_bus::start() {
   std::lock_guard lock(mu_);
   if (thread_.joinable()) return;
+  if (api_.cluster) {
+    // The other collectors' events, for this one's subscribers: one
+    // subscription, filtered per subscriber like local events.
+    api_.cluster->subscribe("hopwire.events.>", [this](const char* data, int len) { on_remote(data, len); });
+  }
   stop_ = false;
   last_changed_ns_ = wall_ns();
   thread_ = std::thread([this] { run(); });
@@ -257,7 +264,7 @@ event_bus::counters event_bus::stats() const {
 void event_bus::on_event(const tracker_event& e) {
   // Called under a tracker shard lock on an ingest thread: nobody
   // listening costs a lock-free look; otherwise a copy into the queue.
-  if (nsubs_.load(std::memory_order_relaxed) == 0) return;
+  if (nsubs_.load(std::memory_order_relaxed) == 0 && !remote_wants_.load(std::memory_order_relaxed)) return;
   std::unique_lock lock(mu_);
   if (queue_.size() >= kQueueLimit) {
     overflow_.fetch_add(1, std::memory_order_relaxed);
@@ -287,7 +294,7 @@ void event_bus::publish_message(const bus_message& m) {
 }
 
 void event_bus::publish_json(std::string topic, std::string value_json) {
-  if (nsubs_.load(std::memory_order_relaxed) == 0) return;
+  if (nsubs_.load(std::memory_order_relaxed) == 0 && !remote_wants_.load(std::memory_order_relaxed)) return;
   std::unique_lock lock(mu_);
   if (queue_.size() >= kQueueLimit) {
     overflow_.fetch_add(1, std::memory_order_relaxed);
@@ -319,7 +326,61 @@ void event_bus::run() {
   }
 }
 
-void event_bus::fan_out(const std::string& topic, const std::vector<std::pair<std::string, std::string>>& values) {
+// An event between collectors: node, topic, then key and JSON value pairs,
+// each ending in a NUL (JSON text holds none: rapidjson escapes control
+// characters).
+namespace {
+
+std::string encode_remote(const std::string& node, const std::string& topic,
+                          const std::vector<std::pair<std::string, std::string>>& values) {
+  std::string out = node;
+  out.push_back('\0');
+  out += topic;
+  out.push_back('\0');
+  for (const auto& [k, v] : values) {
+    out += k;
+    out.push_back('\0');
+    out += v;
+    out.push_back('\0');
+  }
+  return out;
+}
+
+// Topics that stay where they happen: each collector's own clock and
+// packet rates, and its own changed-device digest.
+bool local_only(const std::string& topic) {
+  return topic == "TIMESTAMP" || topic == "PACKETCHAIN_STATS" || topic == "DEVICE_CHANGED";
+}
+
+}  // namespace
+
+void event_bus::on_remote(const char* data, int len) {
+  std::vector<std::string> parts;
+  const char* end = data + len;
+  for (const char* p = data; p < end;) {
+    const char* z = static_cast<const char*>(std::memchr(p, '\0', static_cast<std::size_t>(end - p)));
+    if (!z) return;  // not ours: every part ends in a NUL
+    parts.emplace_back(p, z);
+    p = z + 1;
+  }
+  if (parts.size() < 4 || parts.size() % 2 || local_only(parts[1])) return;
+  if (nsubs_.load(std::memory_order_relaxed) == 0) return;
+  std::unique_lock lock(mu_);
+  if (queue_.size() >= kQueueLimit) {
+    overflow_.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
+  pending& q = queue_.emplace_back();
+  q.topic = std::move(parts[1]);
+  for (std::size_t i = 2; i + 1 < parts.size(); i += 2) q.remote.emplace_back(std::move(parts[i]), std::move(parts[i + 1]));
+  lock.unlock();
+  cv_.notify_one();
+}
+
+void event_bus::fan_out(const std::string& topic, const std::vector<std::pair<std::string, std::string>>& values,
+                        bool share) {
+  if (share && api_.cluster && remote_wants_.load(std::memory_order_relaxed) && !local_only(topic))
+    api_.cluster->publish("hopwire.events." + topic, encode_remote(api_.cluster->node_id(), topic, values));
   std::vector<std::shared_ptr<subscriber>> subs;
   {
     std::lock_guard lock(mu_);
@@ -358,6 +419,7 @@ void event_bus::fan_out(const std::string& topic, const std::vector<std::pair<st
 }
 
 void event_bus::dispatch(pending& p) {
+  if (!p.remote.empty()) return fan_out(p.topic, p.remote, false);
   if (!p.from_tracker) return fan_out(p.topic, {{p.topic, std::move(p.json)}});
   const auto& e = p.ev;
   const auto* t = api_.tracker;
@@ -450,6 +512,12 @@ void event_bus::dispatch(pending& p) {
 }
 
 void event_bus::tick(std::uint64_t now_ns) {
+  if (auto* c = api_.cluster) {
+    // Told in the heartbeats: events are built and sent only while some
+    // collector has someone to show them to.
+    c->set_wants_events(nsubs_.load(std::memory_order_relaxed) > 0);
+    remote_wants_.store(c->others_want_events(), std::memory_order_relaxed);
+  }
   {
     std::lock_guard lock(mu_);
     if (subs_.empty()) {

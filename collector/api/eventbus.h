@@ -66,6 +66,9 @@ class event_bus final : public event_listener {
   struct pending {
     std::string topic;      // for messages and ready JSON
     std::string json;       // the value, when ready
+    // From another collector (cluster mode): the values, ready; shown
+    // here only, never sent on.
+    std::vector<std::pair<std::string, std::string>> remote;
     tracker_event ev;       // for tracker events (ssid copied below)
     std::string ssid;
     bool from_tracker = false;
@@ -75,7 +78,12 @@ class event_bus final : public event_listener {
   void dispatch(pending& p);
   void tick(std::uint64_t now_ns);
   // Builds {"TOPIC": value, ...} for every subscriber of `topic` and sends it.
-  void fan_out(const std::string& topic, const std::vector<std::pair<std::string, std::string>>& values);
+  // In cluster mode it also sends the event to the other collectors when
+  // one of them has subscribers (`share`, for this collector's own events).
+  void fan_out(const std::string& topic, const std::vector<std::pair<std::string, std::string>>& values,
+               bool share = true);
+  // Cluster mode: an event another collector sent.
+  void on_remote(const char* data, int len);
   void add(std::shared_ptr<subscriber> s);
   void remove(const subscriber* s);
 
@@ -88,6 +96,7 @@ class event_bus final : public event_listener {
   std::vector<std::weak_ptr<subscriber>> subs_;
   std::atomic<std::uint64_t> published_{0}, delivered_{0}, dropped_{0}, overflow_{0};
   std::atomic<std::size_t> nsubs_{0};
+  std::atomic<bool> remote_wants_{false};  // cluster mode: another collector has subscribers
   std::uint64_t last_changed_ns_ = 0;
   std::uint64_t last_packets_ = 0, last_errors_ = 0, peak_rate_ = 0;
   std::vector<std::string> seen_sources_;  // NEW_DATASOURCE only the first time

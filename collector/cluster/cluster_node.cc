@@ -3,6 +3,7 @@
 #include <nats/nats.h>
 
 #include <algorithm>
+#include <atomic>
 #include <condition_variable>
 #include <cstring>
 #include <ctime>
@@ -102,6 +103,10 @@ class json_object {
     const auto it = d_.FindMember(k);
     if (it != d_.MemberEnd() && it->value.IsUint64()) out = it->value.GetUint64();
   }
+  void flag(const char* k, bool& out) const {
+    const auto it = d_.FindMember(k);
+    if (it != d_.MemberEnd() && it->value.IsBool()) out = it->value.GetBool();
+  }
   void str(const char* k, std::string& out) const {
     const auto it = d_.FindMember(k);
     if (it != d_.MemberEnd() && it->value.IsString()) out.assign(it->value.GetString(), it->value.GetStringLength());
@@ -180,6 +185,22 @@ struct cluster_node::impl {
   std::list<share_entry> shares;  // a list: beat_once keeps pointers while share() may add
   std::vector<cluster_node::node_info> nodes_seen;
   std::thread beat;
+  std::atomic<bool> wants_events{false};
+  struct sub_entry {
+    impl* owner;
+    std::function<void(const char*, int)> cb;
+    natsSubscription* sub = nullptr;
+  };
+  std::list<sub_entry> subs;  // guarded by release_mu; stable addresses for libnats' closures
+
+  static void on_sub(natsConnection*, natsSubscription*, natsMsg* msg, void* closure) {
+    auto* e = static_cast<sub_entry*>(closure);
+    {
+      std::lock_guard lock(e->owner->release_mu);
+      if (e->cb) e->cb(natsMsg_GetData(msg), natsMsg_GetDataLength(msg));
+    }
+    natsMsg_Destroy(msg);
+  }
 
   // Another live process with this node id would share its leases and
   // its release subject: refuse to start. Live means its heartbeat key
@@ -215,6 +236,8 @@ struct cluster_node::impl {
     w.Uint64(started_ns);
     w.Key("wall_ns");
     w.Uint64(wall_ns());
+    w.Key("events");
+    w.Bool(wants_events.load(std::memory_order_relaxed));
     w.EndObject();
     return {buf.GetString(), buf.GetSize()};
   }
@@ -226,6 +249,7 @@ struct cluster_node::impl {
     o.u64("started_ns", n.started_ns);
     o.u64("wall_ns", n.wall_ns);
     o.str("version", n.version);
+    o.flag("events", n.events);
     return true;
   }
 
@@ -694,6 +718,8 @@ cluster_node::cluster_node(const cluster_config& cfg) : p_(std::make_unique<impl
   // cut off from them is cut off, whatever else the cluster gossips.
   natsOptions_SetIgnoreDiscoveredServers(p_->opts, true);
   natsOptions_SetNoRandomize(p_->opts, true);
+  // Its own event-bus publications are not news to it.
+  natsOptions_SetNoEcho(p_->opts, true);
   natsOptions_SetName(p_->opts, ("hopwire-collector " + cfg.node_id).c_str());
   natsOptions_SetDisconnectedCB(p_->opts, &impl::on_disconnected, p_.get());
   natsOptions_SetReconnectedCB(p_->opts, &impl::on_connected, p_.get());
@@ -755,7 +781,14 @@ void cluster_node::stop() {
   {
     std::lock_guard lock(p_->release_mu);
     p_->release = nullptr;
+    for (auto& e : p_->subs) e.cb = nullptr;
   }
+  for (auto& e : p_->subs)
+    if (e.sub) {
+      natsSubscription_Unsubscribe(e.sub);
+      natsSubscription_Destroy(e.sub);
+      e.sub = nullptr;
+    }
   if (p_->ctl) {
     natsSubscription_Unsubscribe(p_->ctl);
     natsSubscription_Destroy(p_->ctl);
@@ -799,6 +832,32 @@ void cluster_node::share(const std::string& name, std::function<std::string()> l
                          std::function<void(const std::vector<std::string>&)> others) {
   std::lock_guard lock(p_->beat_mu);
   p_->shares.push_back({name, std::move(local), std::move(others), {}, false});
+}
+
+void cluster_node::publish(const std::string& subject, const std::string& data) {
+  if (!p_->nc) return;
+  natsConnection_Publish(p_->nc, subject.c_str(), data.data(), static_cast<int>(data.size()));
+}
+
+void cluster_node::subscribe(const std::string& subject, std::function<void(const char*, int)> cb) {
+  impl::sub_entry* e = nullptr;
+  {
+    std::lock_guard lock(p_->release_mu);
+    e = &p_->subs.emplace_back(impl::sub_entry{p_.get(), std::move(cb), nullptr});
+  }
+  if (const natsStatus st = natsConnection_Subscribe(&e->sub, p_->nc, subject.c_str(), &impl::on_sub, e);
+      st != NATS_OK)
+    spdlog::error("cluster: cannot subscribe to {}: {}", subject, nats_text(st));
+}
+
+void cluster_node::set_wants_events(bool wants) { p_->wants_events.store(wants, std::memory_order_relaxed); }
+
+bool cluster_node::others_want_events() const {
+  const std::uint64_t now = wall_ns();
+  std::lock_guard lock(p_->beat_mu);
+  for (const auto& n : p_->nodes_seen)
+    if (n.node_id != p_->cfg.node_id && n.events && n.wall_ns + 5'000'000'000ull > now) return true;
+  return false;
 }
 
 void cluster_node::forget(const std::string& uuid) {

@@ -86,6 +86,17 @@ class cluster_node {
   void share(const std::string& name, std::function<std::string()> local,
              std::function<void(const std::vector<std::string>&)> others);
 
+  // Core NATS, at most once (the event bus across collectors): publish is
+  // dropped while disconnected beyond libnats' reconnect buffer; a
+  // subscription lives until stop() and calls `cb` on a libnats thread.
+  // This node never receives its own publications.
+  void publish(const std::string& subject, const std::string& data);
+  void subscribe(const std::string& subject, std::function<void(const char* data, int len)> cb);
+  // Whether this node has event-bus subscribers (told in its heartbeat),
+  // and whether any other live node has.
+  void set_wants_events(bool wants);
+  bool others_want_events() const;
+
   // Whether NATS is connected now, and if not, since when and why, as a
   // sentence for a sensor ("collector-a cannot reach the cluster ...").
   bool reachable() const;
@@ -100,6 +111,7 @@ class cluster_node {
     std::string version;
     std::uint64_t started_ns = 0, wall_ns = 0;  // by its clock
     std::uint64_t revision = 0;
+    bool events = false;  // it has event-bus subscribers
   };
   struct status {
     std::string node_id;

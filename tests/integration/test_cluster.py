@@ -339,3 +339,58 @@ def test_membership_tokens_and_node_ids(tmp_path, fleet, crafted):
     a.stop()
     wait_until("collector-a to leave collector-b's view", lambda: "collector-a" not in [
         n["node_id"] for n in cluster_status(b)[1]["nodes"]], 15)
+
+
+def test_event_bus_subscriber_sees_the_fleet(tmp_path, fleet):
+    """A subscriber on collector-b sees the new devices, SSIDs and messages
+    of a replay that went to collector-a; collector-b's own clock
+    (TIMESTAMP) stays its own."""
+    websockets = pytest.importorskip("websockets", reason="Debian's python3-websockets is needed")
+    import asyncio
+    from conftest import DATA
+    nats, made = fleet
+    password = secrets.token_urlsafe(12)
+    a, b = start_collectors(tmp_path, nats, made, password,
+                            [("collector-a", [0, 1, 2], "10s"), ("collector-b", [1, 2, 0], "10s")])
+    wifite = DATA / "wifite2_handshake_not_exists.cap"
+    token = b.token("readonly", "bus")
+
+    async def run():
+        async with websockets.connect("ws://127.0.0.1:%d/eventbus/events.ws" % b.port,
+                                      extra_headers={"Authorization": "Bearer " + token}) as ws:
+            for topic in ("NEW_DEVICE", "MESSAGE", "DOT11_ADVERTISED_SSID", "TIMESTAMP"):
+                await ws.send(json.dumps({"SUBSCRIBE": topic}))
+            # collector-a learns from collector-b's next heartbeat that
+            # someone listens there.
+            wait = time.monotonic() + 15
+            while not any(n["node_id"] == "collector-b" and n.get("live") for n in cluster_status(a)[1]["nodes"]):
+                assert time.monotonic() < wait
+                await asyncio.sleep(0.2)
+            await asyncio.sleep(2.5)
+            s = ClusterSensor(tmp_path, "bus", wifite, [a], password, pps=2000, retry=False)
+            assert await asyncio.get_running_loop().run_in_executor(None, s.wait, 60) == 0, s.log()
+            want = {d["kismet.device.base.macaddr"]
+                    for d in a.get("/devices/views/all/devices.json")}
+            got, msgs, ssids, stamps = set(), [], 0, 0
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline and (got != want or not msgs):
+                try:
+                    raw = await asyncio.wait_for(ws.recv(), timeout=1)
+                except asyncio.TimeoutError:
+                    continue
+                m = json.loads(raw)
+                if "NEW_DEVICE" in m:
+                    got.add(m["NEW_DEVICE"]["kismet.device.base.macaddr"])
+                if "MESSAGE" in m and "bus" in m["MESSAGE"]["kismet.messagebus.message_string"]:
+                    msgs.append(m["MESSAGE"]["kismet.messagebus.message_string"])
+                ssids += "DOT11_ADVERTISED_SSID" in m
+                stamps += "TIMESTAMP" in m
+            return want, got, msgs, ssids, stamps
+
+    want, got, msgs, ssids, stamps = asyncio.run(run())
+    assert want and got == want, (sorted(want - got), sorted(got - want))
+    assert any("connected" in m for m in msgs), msgs
+    assert ssids > 0
+    assert stamps > 0  # collector-b's own, once a second
+    # collector-b tracked none of it itself: the events came from collector-a.
+    assert b.get("/devices/views/all/devices.json") == []
