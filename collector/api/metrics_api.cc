@@ -5,11 +5,13 @@
 #include <string>
 
 #include "collector/api/routes_all.h"
+#include "collector/cluster/cluster_node.h"
 #include "collector/persist/device_persister.h"
 #include "collector/persist/packet_log.h"
 #include "collector/persist/store.h"
 #include "collector/stream/pcap_hub.h"
 #include "collector/track/device_tracker.h"
+#include "common/clock.h"
 #include "hopwire/version.h"
 
 namespace hopwire::collector {
@@ -214,6 +216,25 @@ http_reply metrics(request_ctx& ctx) {
     m.one("hopwire_pcap_streams", "gauge", "Live pcap-ng streams open.", double(streams.size()));
     m.one("hopwire_pcap_stream_packets_dropped", "gauge", "Packets dropped by the open streams (slow clients).",
           double(dropped));
+  }
+
+  if (const auto* c = api.cluster) {
+    const auto cs = c->counters();
+    const std::uint64_t now = wall_ns();
+    std::size_t live = 0;
+    for (const auto& n : cs.nodes) live += n.wall_ns + 3'000'000'000ull > now;
+    m.one("hopwire_cluster_connected", "gauge", "1 while this collector can use the cluster (NATS and its bucket).",
+          cs.why.empty() ? 1 : 0);
+    m.one("hopwire_cluster_nodes_live", "gauge", "Collectors whose heartbeat is under 3 s old, this one included.",
+          double(live));
+    m.one("hopwire_cluster_claims_total", "counter", "Sources this collector took for its links.", double(cs.claims));
+    m.one("hopwire_cluster_commits_total", "counter", "Source records written before an Ack.", double(cs.commits));
+    m.one("hopwire_cluster_commit_retries_total", "counter", "Record writes that failed and were tried again.",
+          double(cs.commit_retries));
+    m.one("hopwire_cluster_sources_lost_total", "counter", "Sources another collector claimed from this one's links.",
+          double(cs.lost));
+    m.one("hopwire_cluster_releases_total", "counter", "Sources other collectors asked this one to let go.",
+          double(cs.releases));
   }
 
   http_reply r;

@@ -880,11 +880,10 @@ std::string cluster_node::unreachable_why() const {
   return p_->why_unreachable_locked();
 }
 
-cluster_node::status cluster_node::read_status() {
+cluster_node::status cluster_node::counters() const {
   status s;
   s.node_id = p_->cfg.node_id;
   s.incarnation = p_->incarnation;
-  kvStore* kv = nullptr;
   {
     std::lock_guard lock(p_->mu);
     s.connected = p_->connected;
@@ -893,11 +892,19 @@ cluster_node::status cluster_node::read_status() {
     s.commit_retries = p_->n_retries;
     s.lost = p_->n_lost;
     s.releases = p_->n_releases;
-    kv = p_->kv;
-    if (!p_->connected || !kv) s.why = p_->why_unreachable_locked();
+    if (!p_->connected || !p_->kv) s.why = p_->why_unreachable_locked();
+  }
+  {
+    std::lock_guard lock(p_->beat_mu);
+    s.nodes = p_->nodes_seen;
   }
   char url[256] = {};
   if (natsConnection_GetConnectedUrl(p_->nc, url, sizeof url) == NATS_OK) s.server = url;
+  return s;
+}
+
+cluster_node::status cluster_node::read_status() {
+  status s = counters();
   if (!s.why.empty()) return s;
   std::vector<std::string> ks;
   if (const natsStatus st = p_->keys(kSourcesBucket, "", ks); st != NATS_OK) {
@@ -907,10 +914,6 @@ cluster_node::status cluster_node::read_status() {
   for (const auto& k : ks) {
     cluster_source_record r;
     if (p_->read(k, r) == NATS_OK && r.revision) s.sources.push_back(std::move(r));
-  }
-  {
-    std::lock_guard lock(p_->beat_mu);
-    s.nodes = p_->nodes_seen;
   }
   std::sort(s.sources.begin(), s.sources.end(),
             [](const auto& a, const auto& b) { return a.uuid < b.uuid; });

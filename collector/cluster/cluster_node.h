@@ -124,6 +124,9 @@ class cluster_node {
     std::uint64_t claims = 0, commits = 0, commit_retries = 0, lost = 0, releases = 0;
   };
   status read_status();
+  // The same without reading the bucket (no sources; no NATS round trip):
+  // for /metrics.
+  status counters() const;
 
  private:
   struct impl;

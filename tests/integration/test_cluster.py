@@ -313,6 +313,10 @@ def test_membership_tokens_and_node_ids(tmp_path, fleet, crafted):
     for c in (a, b):
         wait_until("both nodes live in %s's view" % c.workdir.name, lambda c=c: sorted(
             n["node_id"] for n in cluster_status(c)[1]["nodes"] if n["live"]) == ["collector-a", "collector-b"], 15)
+    # Prometheus sees the cluster's health.
+    st, body = b.http.request("GET", "/metrics", user="admin", password=password)
+    text = body.decode()
+    assert st == 200 and "\nhopwire_cluster_connected 1\n" in text and "\nhopwire_cluster_nodes_live 2\n" in text, text
     # A token made on collector-a works on collector-b within seconds...
     token = a.token("datasource", "roof-7")
     assert token_state(a, token) == 403
