@@ -8,6 +8,7 @@
 #include <rapidjson/writer.h>
 
 #include "collector/api/device_json.h"
+#include "collector/cluster/cluster_node.h"
 #include "collector/track/device_tracker.h"
 #include "collector/persist/packet_log.h"
 #include "collector/stream/pcap_hub.h"
@@ -32,7 +33,28 @@ http_reply all_packets(request_ctx& ctx) {
 http_reply by_source(request_ctx& ctx) {
   if (!ctx.svc.pcap) return text_reply(503, "packet streaming is not running");
   const auto& uuid = ctx.params.at(0);
-  if (!ctx.svc.sources->find(uuid)) return text_reply(404, "no source with UUID " + uuid);
+  const auto entry = ctx.svc.sources->find(uuid);
+  bool here = false;
+  if (entry) {
+    std::lock_guard lock(entry->mu);
+    here = entry->running;
+  }
+  if (!here && ctx.svc.cluster) {
+    // Packets stay where they arrive: a source another collector holds
+    // is streamed there.
+    const auto owner = ctx.svc.cluster->owner_of(uuid);
+    if (!owner.empty() && owner != ctx.svc.cluster->node_id()) {
+      const auto base = ctx.svc.cluster->advertise_of(owner);
+      if (base.empty())
+        return text_reply(404, "source " + uuid + " is on collector " + owner +
+                                   ", which advertises no URL (cluster.advertise in its config); ask it directly");
+      http_reply r = text_reply(307, "source " + uuid + " is on collector " + owner + ": " + base +
+                                         std::string(ctx.path));
+      r.headers.emplace_back("Location", base + std::string(ctx.path));
+      return r;
+    }
+  }
+  if (!entry) return text_reply(404, "no source with UUID " + uuid);
   pcap_filter f;
   f.k = pcap_filter::kind::source;
   f.uuid = uuid;

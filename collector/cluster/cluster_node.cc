@@ -238,6 +238,10 @@ struct cluster_node::impl {
     w.Uint64(wall_ns());
     w.Key("events");
     w.Bool(wants_events.load(std::memory_order_relaxed));
+    if (!cfg.advertise.empty()) {
+      w.Key("advertise");
+      w.String(cfg.advertise.c_str(), static_cast<rapidjson::SizeType>(cfg.advertise.size()));
+    }
     w.EndObject();
     return {buf.GetString(), buf.GetSize()};
   }
@@ -250,6 +254,7 @@ struct cluster_node::impl {
     o.u64("wall_ns", n.wall_ns);
     o.str("version", n.version);
     o.flag("events", n.events);
+    o.str("advertise", n.advertise);
     return true;
   }
 
@@ -848,6 +853,23 @@ void cluster_node::subscribe(const std::string& subject, std::function<void(cons
   if (const natsStatus st = natsConnection_Subscribe(&e->sub, p_->nc, subject.c_str(), &impl::on_sub, e);
       st != NATS_OK)
     spdlog::error("cluster: cannot subscribe to {}: {}", subject, nats_text(st));
+}
+
+std::string cluster_node::owner_of(const std::string& uuid) {
+  {
+    std::lock_guard lock(p_->mu);
+    if (!p_->connected || !p_->kv) return {};
+  }
+  cluster_source_record r;
+  if (p_->read(uuid, r) != NATS_OK) return {};
+  return r.owner;
+}
+
+std::string cluster_node::advertise_of(const std::string& node) const {
+  std::lock_guard lock(p_->beat_mu);
+  for (const auto& n : p_->nodes_seen)
+    if (n.node_id == node) return n.advertise;
+  return {};
 }
 
 void cluster_node::set_wants_events(bool wants) { p_->wants_events.store(wants, std::memory_order_relaxed); }

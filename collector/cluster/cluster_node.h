@@ -97,6 +97,12 @@ class cluster_node {
   void set_wants_events(bool wants);
   bool others_want_events() const;
 
+  // Who owns `uuid` now, from its record (a NATS round trip); empty when
+  // nobody does or NATS cannot say. And the URL a node advertises, from
+  // its last heartbeat; empty when unknown.
+  std::string owner_of(const std::string& uuid);
+  std::string advertise_of(const std::string& node) const;
+
   // Whether NATS is connected now, and if not, since when and why, as a
   // sentence for a sensor ("collector-a cannot reach the cluster ...").
   bool reachable() const;
@@ -112,6 +118,7 @@ class cluster_node {
     std::uint64_t started_ns = 0, wall_ns = 0;  // by its clock
     std::uint64_t revision = 0;
     bool events = false;  // it has event-bus subscribers
+    std::string advertise;  // its URL for redirects, if configured
   };
   struct status {
     std::string node_id;

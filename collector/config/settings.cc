@@ -209,6 +209,12 @@ void parse_cluster(const std::filesystem::path& path, const YAML::Node& v, clust
                         });
         if (!ok) throw std::runtime_error(where(path, n) + ": cluster.node_id: '" + c.node_id +
                                           "' must be 1 to 64 letters, digits, '-' or '_' (it names NATS subjects)");
+      } else if (key == "advertise") {
+        c.advertise = str(key, n, "this collector's URL, e.g. https://collector-a.example.net:2501");
+        if ((c.advertise.rfind("https://", 0) != 0 && c.advertise.rfind("http://", 0) != 0) ||
+            c.advertise.back() == '/')
+          throw std::runtime_error(where(path, n) + ": cluster.advertise: '" + c.advertise +
+                                   "' must be an http:// or https:// URL without a trailing '/'");
       } else if (key == "servers") {
         if (!n.IsSequence() || n.size() == 0)
           throw std::runtime_error(where(path, n) + ": cluster.servers: expected a list of NATS URLs, e.g. "
@@ -243,7 +249,7 @@ void parse_cluster(const std::filesystem::path& path, const YAML::Node& v, clust
         c.release_timeout = parse_duration(str(key, n, "a duration such as 1s"));
       } else {
         throw std::runtime_error(where(path, kvp.first) + ": unknown cluster setting '" + key +
-                                 "' (known: node_id, servers, user, password_file, ca_file, cert_file, key_file, "
+                                 "' (known: node_id, advertise, servers, user, password_file, ca_file, cert_file, key_file, "
                                  "replicas, commit_timeout, release_timeout)");
       }
     } catch (const std::invalid_argument& e) {

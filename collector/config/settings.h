@@ -36,6 +36,7 @@ struct server_config {
 struct cluster_config {
   bool enabled = false;
   std::string node_id;  // default: the host name
+  std::string advertise;  // this collector's URL for the others' redirects (https://host:2501); empty: none
   std::vector<std::string> servers;  // nats:// (loopback only) or tls:// URLs
   std::string user;
   std::string password_file;

@@ -33,17 +33,19 @@ def cluster_collector(workdir, name, nats, servers, password, commit_timeout="10
     d = pathlib.Path(workdir) / name
     d.mkdir()
     cfg = d / "collector.yaml"
+    c = Collector(d, extra_args=["--config", str(cfg), "--packet-log-max", "0"], admin_password=password)
     cfg.write_text(
         "cluster:\n"
         "  node_id: %s\n"
+        "  advertise: http://127.0.0.1:%d\n"
         "  servers: [%s]\n"
         "  user: %s\n"
         "  password_file: %s\n"
         "  replicas: %d\n"
         "  commit_timeout: %s\n"
-        % (name, ", ".join(servers), nats.user, nats.password_file, replicas, commit_timeout)
+        % (name, c.port, ", ".join(servers), nats.user, nats.password_file, replicas, commit_timeout)
         + ("  ca_file: %s\n" % ca_file if ca_file else ""))
-    return Collector(d, extra_args=["--config", str(cfg), "--packet-log-max", "0"], admin_password=password)
+    return c
 
 
 class ClusterSensor:
@@ -398,3 +400,34 @@ def test_event_bus_subscriber_sees_the_fleet(tmp_path, fleet):
     assert stamps > 0  # collector-b's own, once a second
     # collector-b tracked none of it itself: the events came from collector-a.
     assert b.get("/devices/views/all/devices.json") == []
+
+
+def test_a_source_stream_asked_of_another_collector_redirects(tmp_path, fleet, crafted):
+    """Packets stay where they arrive: the live pcap-ng stream of a source
+    on collector-a, asked of collector-b, is a 307 to collector-a's
+    advertised URL, and curl following it gets the stream."""
+    nats, made = fleet
+    password = secrets.token_urlsafe(12)
+    a, b = start_collectors(tmp_path, nats, made, password,
+                            [("collector-a", [0, 1, 2], "10s"), ("collector-b", [1, 2, 0], "10s")])
+    cap = crafted(60000, aps=10, clients=100, client_offset=60000)
+    s = ClusterSensor(tmp_path, "stream", cap, [a], password, pps=2000)
+    try:
+        wait_until("the source to be owned by collector-a",
+                   lambda: records(b).get(s.uuid, {}).get("owner") == "collector-a", 20)
+        wait_until("collector-b to know collector-a's URL", lambda: any(
+            n["node_id"] == "collector-a" for n in cluster_status(b)[1]["nodes"]), 10)
+        path = "/datasource/pcap/by-uuid/%s/packets.pcapng" % s.uuid
+        st, headers, body = b.http.request_full("GET", path, user="admin", password=password)
+        assert st == 307, (st, body)
+        assert headers["location"] == "http://127.0.0.1:%d%s" % (a.port, path)
+        out = subprocess.run(["curl", "-s", "-L", "--location-trusted", "-u", "admin:" + password, "--max-time", "3",
+                              "-o", "-", "http://127.0.0.1:%d%s" % (b.port, path)], capture_output=True, timeout=20)
+        assert out.stdout[:4] == bytes.fromhex("0a0d0d0a"), out.stdout[:64]  # a pcap-ng section header
+        assert len(out.stdout) > 10000, len(out.stdout)
+        # A source nobody holds is still a plain 404.
+        st, _ = b.http.request("GET", "/datasource/pcap/by-uuid/%s/packets.pcapng" % uuidlib.uuid4(),
+                               user="admin", password=password)
+        assert st == 404
+    finally:
+        s.stop()
