@@ -152,6 +152,7 @@ struct cluster_node::impl {
   };
   std::deque<claim_job> claims;
   struct pending_commit {
+    std::uint64_t epoch = 0;  // of the claim the committing link holds
     std::uint64_t last_seq = 0, packets = 0, errors = 0;
     std::vector<std::function<void(bool, std::string)>> done;
     std::chrono::steady_clock::time_point first_try{};
@@ -573,6 +574,10 @@ struct cluster_node::impl {
         return true;
       }
       rec = it->second.rec;
+      if (rec.epoch != c.epoch) {
+        finish(c, false, "source " + uuid + " was claimed again here (epoch " + std::to_string(rec.epoch) + ")");
+        return true;
+      }
       if (!connected) return false;
     }
     if (rec.last_seq == c.last_seq && rec.num_packets == c.packets && rec.num_error_packets == c.errors) {
@@ -658,7 +663,7 @@ struct cluster_node::impl {
             std::string why;
             {
               std::lock_guard l2(mu);
-              owned.erase(uuid);
+              if (auto it = owned.find(uuid); it != owned.end() && it->second.rec.epoch == c.epoch) owned.erase(it);
               why = fmt::format("cannot record source {} in the cluster for {:.1f} s ({}): {}", uuid,
                                 cfg.commit_timeout.count() / 1000.0,
                                 c.last_error.empty() ? std::string("not connected") : c.last_error,
@@ -670,16 +675,25 @@ struct cluster_node::impl {
           again.emplace(uuid, std::move(c));
         }
         lock.lock();
-        // Newer values that arrived meanwhile go on top of the retried ones.
+        // Newer values that arrived meanwhile go on top of the retried ones
+        // (a newer claim's replace them: the old link is gone).
+        std::vector<pending_commit> stale;
         for (auto& [uuid, c] : again) {
           auto [it, fresh] = commits.try_emplace(uuid, std::move(c));
-          if (!fresh) {
+          if (!fresh && it->second.epoch != c.epoch) {
+            stale.push_back(std::move(c));
+          } else if (!fresh) {
             auto& newer = it->second;
             newer.first_try = c.first_try;
             newer.last_error = c.last_error;
             newer.done.insert(newer.done.begin(), std::make_move_iterator(c.done.begin()),
                               std::make_move_iterator(c.done.end()));
           }
+        }
+        if (!stale.empty()) {
+          lock.unlock();
+          for (auto& c : stale) finish(c, false, "the source was claimed again here");
+          lock.lock();
         }
         if (!again.empty()) cv.wait_for(lock, kRetryPause);
         continue;
@@ -820,16 +834,24 @@ void cluster_node::claim(const std::string& uuid, std::uint64_t boot_id,
   p_->cv.notify_all();
 }
 
-void cluster_node::commit(const std::string& uuid, std::uint64_t last_seq, std::uint64_t num_packets,
-                          std::uint64_t num_error_packets, std::function<void(bool, std::string)> done) {
+void cluster_node::commit(const std::string& uuid, std::uint64_t epoch, std::uint64_t last_seq,
+                          std::uint64_t num_packets, std::uint64_t num_error_packets,
+                          std::function<void(bool, std::string)> done) {
+  impl::pending_commit stale;
   {
     std::lock_guard lock(p_->mu);
     auto& c = p_->commits[uuid];
+    if (!c.done.empty() && c.epoch != epoch) {
+      stale = std::move(c);
+      c = {};
+    }
+    c.epoch = epoch;
     c.last_seq = last_seq;
     c.packets = num_packets;
     c.errors = num_error_packets;
     c.done.push_back(std::move(done));
   }
+  impl::finish(stale, false, "the source was claimed again here");
   p_->cv.notify_all();
 }
 
@@ -882,9 +904,9 @@ bool cluster_node::others_want_events() const {
   return false;
 }
 
-void cluster_node::forget(const std::string& uuid) {
+void cluster_node::forget(const std::string& uuid, std::uint64_t epoch) {
   std::lock_guard lock(p_->mu);
-  p_->owned.erase(uuid);
+  if (auto it = p_->owned.find(uuid); it != p_->owned.end() && it->second.rec.epoch == epoch) p_->owned.erase(it);
 }
 
 void cluster_node::on_release(std::function<bool(const std::string&)> release) {

@@ -69,10 +69,14 @@ class cluster_node {
   // `done(false, why)` when the source was lost to another collector or the
   // cluster could not be reached for commit_timeout. Commits of one source
   // waiting together are written once, with the newest values.
-  void commit(const std::string& uuid, std::uint64_t last_seq, std::uint64_t num_packets,
+  // `epoch` is the claim's (cluster_claim_result::rec.epoch): a commit of an
+  // earlier link of the same source, still waiting when the source was
+  // claimed again, is refused rather than written over the new claim.
+  void commit(const std::string& uuid, std::uint64_t epoch, std::uint64_t last_seq, std::uint64_t num_packets,
               std::uint64_t num_error_packets, std::function<void(bool ok, std::string why)> done);
-  // The link for `uuid` closed here: later commits for it are refused.
-  void forget(const std::string& uuid);
+  // The link that claimed `uuid` at `epoch` closed here: later commits for
+  // it are refused.
+  void forget(const std::string& uuid, std::uint64_t epoch);
 
   // Another collector asks for a source this one holds: `release(uuid)`
   // must close its link (from any thread) and return whether one was open.

@@ -81,7 +81,7 @@ remote_link::~remote_link() {
       std::lock_guard lock(source_->mu);
       source_->close_link = nullptr;
     }
-    if (env_.cluster) env_.cluster->forget(source_->rec.uuid);
+    if (env_.cluster) env_.cluster->forget(source_->rec.uuid, epoch_);
     env_.sources.release(source_);
     env_.planner.left(source_);
     std::string text;
@@ -319,6 +319,7 @@ void remote_link::on_claimed(cluster_claim_result r) {
     spdlog::info("source {} moved here from collector {} (epoch {}), resuming after batch {}", r.rec.uuid,
                  r.released_by, r.rec.epoch, r.rec.last_seq);
   acked_sent_ = r.rec.last_seq;
+  epoch_ = r.rec.epoch;
   welcome(r.rec.last_seq);
 }
 
@@ -469,7 +470,7 @@ void remote_link::store_and_ack() {
   if (env_.cluster) {
     // The cluster's record first: an Ack promises the batch is counted
     // fleet-wide, wherever the sensor goes next.
-    env_.cluster->commit(uuid, seq, packets, errors, [post = io_.post, this, seq](bool ok, std::string why) {
+    env_.cluster->commit(uuid, epoch_, seq, packets, errors, [post = io_.post, this, seq](bool ok, std::string why) {
       post([this, seq, ok, why = std::move(why)] { on_committed(seq, ok, why); });
     });
     return;

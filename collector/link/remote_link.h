@@ -103,6 +103,7 @@ class remote_link final : public message_handler {
   bool close_ = false;     // close_later: on_tick ends the link
   std::string sensor_version_;  // from Hello, for the connected message
   std::uint64_t acked_sent_ = 0;  // cluster mode: the highest Ack sent
+  std::uint64_t epoch_ = 0;       // cluster mode: the claim's epoch
   bool lost_ = false;  // went silent: its going is an error, not a goodbye
   std::string lost_why_;
 };
