@@ -140,7 +140,8 @@ struct cluster_node::impl {
   natsSubscription* ctl = nullptr;
 
   mutable std::mutex mu;  // guards what follows, up to the thread
-  std::condition_variable cv;
+  std::condition_variable cv;        // commits (and connecting)
+  std::condition_variable claim_cv;  // claims
   bool stopping = false;
   bool connected = false;
   std::string down_since;  // wall clock text of the disconnect
@@ -166,7 +167,8 @@ struct cluster_node::impl {
   std::mutex release_mu;  // guards release, apart: it calls out
   std::function<bool(const std::string&)> release;
   std::uint64_t n_claims = 0, n_commits = 0, n_retries = 0, n_lost = 0, n_releases = 0;
-  std::thread worker;
+  std::thread worker;   // commits
+  std::thread claimer;  // claims
 
   // Membership and shared tables: the beat thread, once a second.
   std::uint64_t incarnation = 0;
@@ -629,6 +631,25 @@ struct cluster_node::impl {
     c.done.clear();
   }
 
+  // Claims on a thread of their own: one that waits for an old owner's
+  // answer or a stream's new leader holds up no other source's commits.
+  void run_claims() {
+    std::unique_lock lock(mu);
+    while (!stopping) {
+      if (claims.empty()) {
+        claim_cv.wait(lock);
+        continue;
+      }
+      auto j = std::move(claims.front());
+      claims.pop_front();
+      lock.unlock();
+      auto res = do_claim(j);
+      j.done(std::move(res));
+      lock.lock();
+    }
+  }
+
+  // Commits, and opening the sources bucket once NATS is there.
   void run() {
     std::unique_lock lock(mu);
     while (!stopping) {
@@ -640,15 +661,6 @@ struct cluster_node::impl {
           cv.wait_for(lock, std::chrono::milliseconds(500));
           continue;
         }
-      }
-      if (!claims.empty()) {
-        auto j = std::move(claims.front());
-        claims.pop_front();
-        lock.unlock();
-        auto res = do_claim(j);
-        j.done(std::move(res));
-        lock.lock();
-        continue;
       }
       if (!commits.empty()) {
         auto batch = std::move(commits);
@@ -775,6 +787,7 @@ cluster_node::cluster_node(const cluster_config& cfg) : p_(std::make_unique<impl
     }
   }
   p_->worker = std::thread([this] { p_->run(); });
+  p_->claimer = std::thread([this] { p_->run_claims(); });
   p_->beat = std::thread([this] { p_->beat_loop(); });
 }
 
@@ -784,8 +797,10 @@ void cluster_node::stop() {
     p_->stopping = true;
   }
   p_->cv.notify_all();
+  p_->claim_cv.notify_all();
   p_->beat_cv.notify_all();
   if (p_->worker.joinable()) p_->worker.join();
+  if (p_->claimer.joinable()) p_->claimer.join();
   if (p_->beat.joinable()) p_->beat.join();
   if (p_->nodes_kv) {
     // Gone cleanly: others need not wait for silence to know it.
@@ -831,7 +846,7 @@ void cluster_node::claim(const std::string& uuid, std::uint64_t boot_id,
     std::lock_guard lock(p_->mu);
     p_->claims.push_back({uuid, boot_id, std::move(done)});
   }
-  p_->cv.notify_all();
+  p_->claim_cv.notify_all();
 }
 
 void cluster_node::commit(const std::string& uuid, std::uint64_t epoch, std::uint64_t last_seq,

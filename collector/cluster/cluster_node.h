@@ -13,8 +13,10 @@
 // Without a `cluster:` section none of this exists: the collector never
 // opens a NATS connection.
 //
-// All NATS calls run on the node's own thread; callers get their answers
-// through callbacks on that thread, and post them where they belong.
+// Claims and commits run on the node's own threads (one each, so a slow
+// claim holds up no commit), heartbeats and shared tables on a third;
+// callers get their answers through callbacks on those threads and post
+// them where they belong.
 
 #include <chrono>
 #include <cstdint>
