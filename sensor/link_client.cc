@@ -235,7 +235,8 @@ void link_client::handle_frame(const wire::Frame& frame) {
       }
       ring_.on_welcome(w->acked_seq());
       state_ = state::streaming;
-      failures_ = 0;
+      acked_since_welcome_ = false;
+      welcomed_at_ = std::chrono::steady_clock::now();
       tries_left_ = opts_.collectors.size();
       pass_auth_failure_ = false;
       const auto c = ring_.counters();
@@ -252,6 +253,13 @@ void link_client::handle_frame(const wire::Frame& frame) {
     }
     case wire::Body::Ack:
       if (state_ != state::streaming && state_ != state::closing) return lost("Ack before Welcome");
+      if (!acked_since_welcome_) {
+        // The backoff starts over once a collector takes data, not at its
+        // Welcome: one that welcomes and then drops every link (two
+        // sensors with one UUID, say) is still backed off from.
+        acked_since_welcome_ = true;
+        failures_ = 0;
+      }
       ring_.ack(frame.body_as_Ack()->seq());
       pump();
       maybe_complete();
@@ -274,6 +282,10 @@ void link_client::handle_frame(const wire::Frame& frame) {
         case wire::ErrorCode::Unauthorized:
         case wire::ErrorCode::Forbidden:
           return lost("collector refused the credentials: " + msg, true);
+        case wire::ErrorCode::Unavailable:
+        case wire::ErrorCode::DuplicateSource:
+          // This collector cannot take the source now; another may.
+          return lost("collector closed the link: " + msg, false, true);
         default:
           return lost("collector closed the link: " + msg);
       }
@@ -437,6 +449,10 @@ void link_client::on_tick() {
       }
       queue_status();
       note_unacknowledged(now);
+      if (!acked_since_welcome_ && now - welcomed_at_ > std::chrono::seconds(30)) {
+        acked_since_welcome_ = true;  // a quiet source: a long link counts as a good one
+        failures_ = 0;
+      }
     }
   }
   tick_timer_.expires_after(std::chrono::seconds(1));
@@ -456,14 +472,15 @@ std::chrono::milliseconds link_client::next_backoff(bool auth_failure) {
   return milliseconds(dist(rng_));
 }
 
-void link_client::lost(const std::string& why, bool auth_failure) {
+void link_client::lost(const std::string& why, bool auth_failure, bool next_collector) {
   if (state_ == state::done) return;
   ++generation_;
   if (transport_) transport_->abort();
   transport_.reset();
   write_in_flight_ = false;
   control_.clear();
-  const bool was_streaming = state_ == state::streaming || state_ == state::closing;
+  const bool streamed = state_ == state::streaming || state_ == state::closing;
+  const bool was_streaming = streamed && !next_collector;
   state_ = state::idle;
   ring_.on_disconnect();
   if (stopping_) return finish(0);
@@ -471,7 +488,7 @@ void link_client::lost(const std::string& why, bool auth_failure) {
     spdlog::error("{}; not retrying (--disable-retry)", why);
     return finish(auth_failure ? 3 : 2);
   }
-  if (was_streaming) ++reconnects_;
+  if (streamed) ++reconnects_;
   std::chrono::milliseconds delay;
   const std::size_t n = opts_.collectors.size();
   if (was_streaming || n == 1) {

@@ -83,7 +83,9 @@ class link_client {
   void queue_status();
   void build_batch(const packet_ring::batch_ref& b);
   void on_tick();
-  void lost(const std::string& why, bool auth_failure = false);
+  // `next_collector`: go on to the next collector of --connect at once
+  // (this one said it cannot take the source now).
+  void lost(const std::string& why, bool auth_failure = false, bool next_collector = false);
   void finish(int code);
   void maybe_complete();
   std::chrono::milliseconds next_backoff(bool auth_failure);
@@ -107,6 +109,8 @@ class link_client {
   std::uint64_t boot_id_ = 0;
   std::uint64_t reconnects_ = 0;
   unsigned failures_ = 0;
+  bool acked_since_welcome_ = false;
+  std::chrono::steady_clock::time_point welcomed_at_{};
   std::size_t current_ = 0;     // index into opts_.collectors
   std::size_t tries_left_ = 0;  // entries left in this pass over them
   bool pass_auth_failure_ = false;

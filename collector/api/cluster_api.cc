@@ -34,8 +34,8 @@ http_reply cluster_status(request_ctx& ctx) {
   jsonw::kv(w, "sources_lost", s.lost);
   jsonw::kv(w, "releases", s.releases);
   w.EndObject();
-  // Heartbeats, aged by this collector's clock: a node is live while its
-  // heartbeat is younger than 3 s (informational: no decision uses it).
+  // Heartbeats: live while this collector saw one change in the last 3 s
+  // (by its own clock); the age by the node's clock is for people.
   const std::uint64_t now = wall_ns();
   w.Key("nodes");
   w.StartArray();
@@ -48,7 +48,7 @@ http_reply cluster_status(request_ctx& ctx) {
     const double age = n.wall_ns && now > n.wall_ns ? (now - n.wall_ns) / 1e9 : 0.0;
     w.Key("heartbeat_age_s");
     w.Double(age);
-    jsonw::kv_bool(w, "live", age < 3.0);
+    jsonw::kv_bool(w, "live", n.live);
     w.EndObject();
   }
   w.EndArray();

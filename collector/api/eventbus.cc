@@ -202,13 +202,18 @@ event_bus::event_bus(api_context& api) : api_(api) {}
 event_bus::~event_bus() { stop(); }
 
 void event_bus::start() {
-  std::lock_guard lock(mu_);
-  if (thread_.joinable()) return;
+  {
+    std::lock_guard lock(mu_);
+    if (thread_.joinable()) return;
+  }
   if (api_.cluster) {
     // The other collectors' events, for this one's subscribers: one
-    // subscription, filtered per subscriber like local events.
+    // subscription, filtered per subscriber like local events. (Made
+    // outside mu_: its handler takes mu_.)
     api_.cluster->subscribe("hopwire.events.>", [this](const char* data, int len) { on_remote(data, len); });
   }
+  std::lock_guard lock(mu_);
+  if (thread_.joinable()) return;
   stop_ = false;
   last_changed_ns_ = wall_ns();
   thread_ = std::thread([this] { run(); });

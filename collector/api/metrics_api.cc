@@ -11,7 +11,6 @@
 #include "collector/persist/store.h"
 #include "collector/stream/pcap_hub.h"
 #include "collector/track/device_tracker.h"
-#include "common/clock.h"
 #include "hopwire/version.h"
 
 namespace hopwire::collector {
@@ -220,9 +219,8 @@ http_reply metrics(request_ctx& ctx) {
 
   if (const auto* c = api.cluster) {
     const auto cs = c->counters();
-    const std::uint64_t now = wall_ns();
     std::size_t live = 0;
-    for (const auto& n : cs.nodes) live += n.wall_ns + 3'000'000'000ull > now;
+    for (const auto& n : cs.nodes) live += n.live;
     m.one("hopwire_cluster_connected", "gauge", "1 while this collector can use the cluster (NATS and its bucket).",
           cs.why.empty() ? 1 : 0);
     m.one("hopwire_cluster_nodes_live", "gauge", "Collectors whose heartbeat is under 3 s old, this one included.",

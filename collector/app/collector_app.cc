@@ -232,17 +232,21 @@ int run_collector(const settings& cfg, const std::string& config_file) {
   std::unique_ptr<cluster_node> cluster;
   if (cfg.cluster.enabled) {
     cluster = std::make_unique<cluster_node>(cfg.cluster);
-    cluster->on_release([&sources](const std::string& uuid) {
+    cluster->on_release([&sources](const std::string& uuid, std::uint64_t boot_id) {
+      using answer = cluster_node::release_answer;
       const auto s = sources.find(uuid);
-      if (!s) return false;
+      if (!s) return answer::none;
       std::function<void()> close;
       {
         std::lock_guard lock(s->mu);
+        if (!s->close_link) return answer::none;
+        // Two sensor processes with one UUID: the second is refused, not
+        // let to push the first off (they would take turns for ever).
+        if (s->rec.boot_id != boot_id) return answer::busy;
         close = s->close_link;
       }
-      if (!close) return false;
       close();
-      return true;
+      return answer::released;
     });
     // API tokens work on every collector: a sensor fails over with the
     // token it has (hashes only cross NATS, never secrets).

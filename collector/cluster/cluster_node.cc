@@ -32,6 +32,8 @@ constexpr const char* kSourcesBucket = "hopwire_sources";
 constexpr const char* kNodesBucket = "hopwire_nodes";
 constexpr const char* kAuthBucket = "hopwire_auth";
 constexpr auto kBeat = std::chrono::seconds(1);
+constexpr auto kNodeTimeout = std::chrono::seconds(3);  // a heartbeat unchanged this long: not live
+constexpr auto kShareStale = std::chrono::seconds(30);
 constexpr int kClaimAttempts = 5;
 constexpr auto kRetryPause = std::chrono::milliseconds(100);
 
@@ -128,6 +130,38 @@ bool decode(const void* data, int len, cluster_source_record& r) {
   return true;
 }
 
+// Set once by a libnats callback on its thread; waited for by stop().
+class done_flag {
+ public:
+  void set() {
+    {
+      std::lock_guard lock(m_);
+      done_ = true;
+    }
+    cv_.notify_all();
+  }
+  bool wait(std::chrono::milliseconds limit) {
+    std::unique_lock lock(m_);
+    return cv_.wait_for(lock, limit, [this] { return done_; });
+  }
+  static void on_done(void* self) { static_cast<done_flag*>(self)->set(); }
+
+ private:
+  std::mutex m_;
+  std::condition_variable cv_;
+  bool done_ = false;
+};
+
+// Unsubscribes and waits until libnats has returned from the last call of
+// the handler, so what it uses may be freed.
+void close_subscription(natsSubscription*& sub, done_flag& done) {
+  if (!sub) return;
+  if (natsSubscription_Unsubscribe(sub) == NATS_OK && !done.wait(std::chrono::seconds(5)))
+    spdlog::warn("cluster: a subscription's handler did not finish within 5 s");
+  natsSubscription_Destroy(sub);
+  sub = nullptr;
+}
+
 }  // namespace
 
 struct cluster_node::impl {
@@ -138,6 +172,9 @@ struct cluster_node::impl {
   jsCtx* js = nullptr;
   kvStore* kv = nullptr;  // worker thread only, once made
   natsSubscription* ctl = nullptr;
+  done_flag ctl_done;  // its handler has returned for good
+  done_flag closed;    // the connection's closed callback has run
+  std::string fatal_why;  // set once: this node must not act (its node id is in use)
 
   mutable std::mutex mu;  // guards what follows, up to the thread
   std::condition_variable cv;        // commits (and connecting)
@@ -150,6 +187,7 @@ struct cluster_node::impl {
     std::string uuid;
     std::uint64_t boot_id;
     std::function<void(cluster_claim_result)> done;
+    std::chrono::steady_clock::time_point queued = std::chrono::steady_clock::now();
   };
   std::deque<claim_job> claims;
   struct pending_commit {
@@ -165,7 +203,7 @@ struct cluster_node::impl {
   };
   std::map<std::string, held> owned;
   std::mutex release_mu;  // guards release, apart: it calls out
-  std::function<bool(const std::string&)> release;
+  std::function<cluster_node::release_answer(const std::string&, std::uint64_t)> release;
   std::uint64_t n_claims = 0, n_commits = 0, n_retries = 0, n_lost = 0, n_releases = 0;
   std::thread worker;   // commits
   std::thread claimer;  // claims
@@ -182,7 +220,10 @@ struct cluster_node::impl {
     std::function<void(const std::vector<std::string>&)> others;
     std::string last_put;
     bool put_once = false;
+    std::map<std::string, std::string> last_seen;  // the others' texts, by key
+    std::chrono::steady_clock::time_point refreshed{};
   };
+  std::map<std::string, std::pair<std::uint64_t, std::chrono::steady_clock::time_point>> beats;  // beat thread
   std::mutex beat_mu;  // guards shares and nodes_seen
   std::condition_variable beat_cv;
   std::list<share_entry> shares;  // a list: beat_once keeps pointers while share() may add
@@ -190,18 +231,19 @@ struct cluster_node::impl {
   std::thread beat;
   std::atomic<bool> wants_events{false};
   struct sub_entry {
-    impl* owner;
     std::function<void(const char*, int)> cb;
     natsSubscription* sub = nullptr;
+    done_flag done;
   };
-  std::list<sub_entry> subs;  // guarded by release_mu; stable addresses for libnats' closures
+  // A list: libnats holds the entries' addresses. Added to before the
+  // subscriptions' messages flow; stop() closes each (waiting for its
+  // handler) before anything it uses goes.
+  std::mutex subs_mu;
+  std::list<sub_entry> subs;
 
   static void on_sub(natsConnection*, natsSubscription*, natsMsg* msg, void* closure) {
     auto* e = static_cast<sub_entry*>(closure);
-    {
-      std::lock_guard lock(e->owner->release_mu);
-      if (e->cb) e->cb(natsMsg_GetData(msg), natsMsg_GetDataLength(msg));
-    }
+    e->cb(natsMsg_GetData(msg), natsMsg_GetDataLength(msg));
     natsMsg_Destroy(msg);
   }
 
@@ -209,23 +251,25 @@ struct cluster_node::impl {
   // its release subject: refuse to start. Live means its heartbeat key
   // changes while we watch, so no clocks are compared. Skipped when
   // JetStream is not ready yet (a cluster just made).
-  void refuse_duplicate() {
-    if (const natsStatus st = open_bucket(kNodesBucket, &nodes_kv); st != NATS_OK) {
+  // Returns false when JetStream cannot tell yet (a cluster just made),
+  // true when it could; `taken` says why the id is in use.
+  bool check_node_id(std::string& taken) {
+    if (!nodes_kv && open_bucket(kNodesBucket, &nodes_kv) != NATS_OK) {
       nodes_kv = nullptr;
-      spdlog::warn("cluster: cannot check yet whether node id {} is taken ({})", cfg.node_id, nats_text(st));
-      return;
+      return false;
     }
     std::string v;
     std::uint64_t rev = 0, rev2 = 0;
-    if (!get_text(nodes_kv, cfg.node_id, v, &rev)) return;
+    if (!get_text(nodes_kv, cfg.node_id, v, &rev)) return true;
     std::this_thread::sleep_for(kBeat * 5 / 2);
-    if (!get_text(nodes_kv, cfg.node_id, v, &rev2) || rev2 == rev) return;  // an old process's last beat
+    if (!get_text(nodes_kv, cfg.node_id, v, &rev2) || rev2 == rev) return true;  // an old process's last beat
     cluster_node::node_info other;
     decode_node(v.data(), static_cast<int>(v.size()), other);
-    throw std::runtime_error("cluster: another collector is running as node '" + cfg.node_id + "' (version " +
-                             other.version + ", its heartbeat changed while this one watched); give each "
-                             "collector its own cluster.node_id");
+    taken = "another collector is running as node '" + cfg.node_id + "' (version " + other.version +
+            ", its heartbeat changed while this one watched); give each collector its own cluster.node_id";
+    return true;
   }
+  bool node_id_checked = false;  // beat thread (and the constructor, before it)
 
   std::string encode_node() const {
     rapidjson::StringBuffer buf;
@@ -272,6 +316,22 @@ struct cluster_node::impl {
   }
 
   void beat_once() {
+    if (!node_id_checked) {
+      // NATS was not there at start: check now, before acting on anything.
+      std::string taken;
+      if (!check_node_id(taken)) return;
+      node_id_checked = true;
+      if (!taken.empty()) {
+        spdlog::error("cluster: {}; this collector takes no sources until restarted with another id", taken);
+        std::lock_guard lock(mu);
+        fatal_why = taken;
+        return;
+      }
+    }
+    {
+      std::lock_guard lock(mu);
+      if (!fatal_why.empty()) return;
+    }
     if (!nodes_kv && open_bucket(kNodesBucket, &nodes_kv) != NATS_OK) {
       nodes_kv = nullptr;
       return;
@@ -283,11 +343,19 @@ struct cluster_node::impl {
     std::vector<std::string> ks;
     if (keys(kNodesBucket, "", ks) == NATS_OK) {
       std::vector<cluster_node::node_info> seen;
+      const auto now = std::chrono::steady_clock::now();
       for (const auto& k : ks) {
         std::string v;
         cluster_node::node_info n;
         if (!get_text(nodes_kv, k, v, &n.revision) || !decode_node(v.data(), static_cast<int>(v.size()), n)) continue;
         n.node_id = k;
+        // Live by this node's own clock: its heartbeat changed lately.
+        auto& [rev_seen, changed] = beats[k];
+        if (rev_seen != n.revision) {
+          rev_seen = n.revision;
+          changed = now;
+        }
+        n.live = now - changed < kNodeTimeout;
         seen.push_back(std::move(n));
       }
       std::lock_guard lock(beat_mu);
@@ -315,12 +383,42 @@ struct cluster_node::impl {
       }
       std::vector<std::string> theirs;
       if (keys(kAuthBucket, sh->name + ".", theirs) != NATS_OK) continue;
-      std::vector<std::string> texts;
+      // A read that fails keeps that node's last text: a NATS node dying
+      // must not take the others' tokens away for a moment.
+      std::map<std::string, std::string> now_texts;
       for (const auto& k : theirs) {
+        if (k == mine) continue;
         std::string v;
-        if (k != mine && get_text(auth_kv, k, v)) texts.push_back(std::move(v));
+        if (get_text(auth_kv, k, v)) now_texts[k] = std::move(v);
+        else if (auto it = sh->last_seen.find(k); it != sh->last_seen.end()) now_texts[k] = it->second;
       }
-      sh->others(texts);
+      sh->last_seen = std::move(now_texts);
+      sh->refreshed = std::chrono::steady_clock::now();
+      hand_over(*sh);
+    }
+  }
+
+  static void hand_over(share_entry& sh) {
+    std::vector<std::string> texts;
+    for (const auto& [k, v] : sh.last_seen) texts.push_back(v);
+    sh.others(texts);
+  }
+
+  // Shared tables not refreshed for kShareStale are dropped: a collector
+  // cut off from NATS must not keep accepting a token revoked elsewhere.
+  void expire_shares() {
+    std::vector<share_entry*> stale;
+    {
+      std::lock_guard lock(beat_mu);
+      for (auto& sh : shares)
+        if (!sh.last_seen.empty() && std::chrono::steady_clock::now() - sh.refreshed > kShareStale)
+          stale.push_back(&sh);
+    }
+    for (auto* sh : stale) {
+      spdlog::warn("cluster: the other collectors' {} are {} s old; not using them until NATS answers again",
+                   sh->name, std::chrono::duration_cast<std::chrono::seconds>(kShareStale).count());
+      sh->last_seen.clear();
+      hand_over(*sh);
     }
   }
 
@@ -329,9 +427,10 @@ struct cluster_node::impl {
     while (!stopping) {
       beat_cv.wait_for(lock, kBeat);
       if (stopping) break;
-      if (!connected) continue;
+      const bool up = connected;
       lock.unlock();
-      beat_once();
+      if (up) beat_once();
+      expire_shares();
       lock.lock();
     }
   }
@@ -342,7 +441,10 @@ struct cluster_node::impl {
     if (js) jsCtx_Destroy(js);
     js = nullptr;
     if (nc) {
+      // The closed callback runs after the disconnected one, on libnats'
+      // thread: once it has, neither touches this object again.
       natsConnection_Close(nc);
+      if (!closed.wait(std::chrono::seconds(5))) spdlog::warn("cluster: NATS did not report the connection closed");
       natsConnection_Destroy(nc);
     }
     nc = nullptr;
@@ -366,8 +468,12 @@ struct cluster_node::impl {
     if (!connected)
       return cfg.node_id + " cannot reach the cluster (NATS unreachable" +
              (down_since.empty() ? std::string(" since start") : " since " + down_since) + "); try another collector";
-    return cfg.node_id + " cannot use the cluster (" + kv_why + "); try another collector";
+    if (!fatal_why.empty()) return cfg.node_id + " takes no sources: " + fatal_why;
+    return cfg.node_id + " cannot use the cluster (" + (kv_why.empty() ? std::string("not ready yet") : kv_why) +
+           "); try another collector";
   }
+
+  static void on_closed(natsConnection*, void* self) { static_cast<impl*>(self)->closed.set(); }
 
   static void on_disconnected(natsConnection*, void* self) {
     auto* p = static_cast<impl*>(self);
@@ -398,19 +504,34 @@ struct cluster_node::impl {
     std::string answer = "{\"ok\":false,\"why\":\"unknown request\"}";
     if (!d.HasParseError() && d.IsObject() && d.HasMember("release") && d["release"].IsString()) {
       const std::string uuid = d["release"].GetString();
+      std::uint64_t epoch = 0, boot = 0;
+      if (d.HasMember("epoch") && d["epoch"].IsUint64()) epoch = d["epoch"].GetUint64();
+      if (d.HasMember("boot_id") && d["boot_id"].IsUint64()) boot = d["boot_id"].GetUint64();
+      bool newer = false;
       {
         std::lock_guard lock(p->mu);
-        p->owned.erase(uuid);
+        // A late request, about a claim this node has made since, changes nothing.
+        const auto it = p->owned.find(uuid);
+        newer = it != p->owned.end() && it->second.rec.epoch > epoch;
+      }
+      using release_answer = cluster_node::release_answer;
+      release_answer a = release_answer::none;
+      if (!newer) {
+        std::lock_guard lock(p->release_mu);
+        if (p->release) a = p->release(uuid, boot);
+      }
+      if (!newer && a != release_answer::busy) {
+        std::lock_guard lock(p->mu);
+        if (auto it = p->owned.find(uuid); it != p->owned.end() && it->second.rec.epoch <= epoch) p->owned.erase(it);
         ++p->n_releases;
       }
-      bool had = false;
-      {
-        std::lock_guard lock(p->release_mu);
-        had = p->release && p->release(uuid);
-      }
       spdlog::info("cluster: another collector claims source {}; {}", uuid,
-                   had ? "closed its link here" : "it had no link here");
-      answer = std::string("{\"ok\":true,\"had_link\":") + (had ? "true" : "false") + "}";
+                   newer                          ? "this one has claimed it since; ignored"
+                   : a == release_answer::busy    ? "refused: a sensor of another boot streams it here"
+                   : a == release_answer::released ? "closed its link here"
+                                                   : "it had no link here");
+      answer = std::string("{\"ok\":true,\"busy\":") + (a == release_answer::busy || newer ? "true" : "false") +
+               ",\"had_link\":" + (a == release_answer::released ? "true" : "false") + "}";
     }
     if (const char* reply = natsMsg_GetReply(msg))
       natsConnection_Publish(nc, reply, answer.data(), static_cast<int>(answer.size()));
@@ -497,15 +618,16 @@ struct cluster_node::impl {
     cluster_claim_result res;
     {
       std::lock_guard lock(mu);
-      if (!connected || !kv) {
+      if (!connected || !kv || !fatal_why.empty()) {
         res.why = why_unreachable_locked();
         return res;
       }
     }
     bool asked = false;
     // JetStream answers "no responders" or times out while a stream elects
-    // a leader (a NATS node died): that is retried until commit_timeout.
-    const auto give_up = std::chrono::steady_clock::now() + cfg.commit_timeout;
+    // a leader (a NATS node died): that is retried until commit_timeout
+    // from when the sensor asked.
+    const auto give_up = j.queued + cfg.commit_timeout;
     auto transient = [&](natsStatus st, const std::string& what) {
       if (std::chrono::steady_clock::now() < give_up && !stopping_now()) {
         std::this_thread::sleep_for(std::chrono::milliseconds(250));
@@ -526,15 +648,27 @@ struct cluster_node::impl {
         // Ask the owner to let go. "No responders" comes at once when it is
         // dead or off NATS; a live one closes its link first.
         asked = true;
-        const std::string body = "{\"release\":\"" + j.uuid + "\"}";
+        const std::string body = "{\"release\":\"" + j.uuid + "\",\"epoch\":" + std::to_string(rec.epoch) +
+                                 ",\"boot_id\":" + std::to_string(j.boot_id) + "}";
         natsMsg* reply = nullptr;
         st = natsConnection_Request(&reply, nc, subject_ctl(rec.owner).c_str(), body.data(),
                                     static_cast<int>(body.size()), static_cast<int64_t>(cfg.release_timeout.count()));
-        if (st == NATS_OK) res.released_by = rec.owner;
-        else
+        if (st == NATS_OK) {
+          json_object o;
+          bool busy = false;
+          if (o.parse(natsMsg_GetData(reply), natsMsg_GetDataLength(reply))) o.flag("busy", busy);
+          natsMsg_Destroy(reply);
+          if (busy) {
+            res.busy = true;
+            res.why = "source " + j.uuid + " is live on collector " + rec.owner +
+                      " from another sensor process (another boot); each source UUID may have one live link";
+            return res;
+          }
+          res.released_by = rec.owner;
+        } else {
           spdlog::info("cluster: source {}: its owner {} did not answer the release ({}); taking it over", j.uuid,
                        rec.owner, natsStatus_GetText(st));
-        natsMsg_Destroy(reply);
+        }
         continue;  // read again: the owner may have written since
       }
       cluster_source_record next = rec;
@@ -592,12 +726,16 @@ struct cluster_node::impl {
     next.num_error_packets = c.errors;
     natsStatus st = write(next);
     if (st != NATS_OK && wrong_revision(st)) {
-      // Lost, or our own earlier try landed and only its answer was lost.
+      // Lost, or our own earlier try landed and only its answer was lost:
+      // then the record is still ours at this epoch (only this node's
+      // commits of this claim write it), and the newest values go on top.
       cluster_source_record now;
-      if (read(uuid, now) == NATS_OK && now.owner == cfg.node_id && now.epoch == rec.epoch &&
-          now.last_seq == next.last_seq && now.num_packets == next.num_packets) {
+      if (read(uuid, now) == NATS_OK && now.owner == cfg.node_id && now.epoch == rec.epoch) {
         next.revision = now.revision;
-        st = NATS_OK;
+        st = write(next);
+      }
+      if (st == NATS_OK || !wrong_revision(st)) {
+        // written, or a plain failure to retry
       } else {
         std::string why = "source " + uuid + " was taken over by " +
                           (now.owner.empty() ? std::string("another collector") : "collector " + now.owner) +
@@ -667,11 +805,10 @@ struct cluster_node::impl {
         commits.clear();
         lock.unlock();
         std::map<std::string, pending_commit> again;
-        const auto now = std::chrono::steady_clock::now();
         for (auto& [uuid, c] : batch) {
-          if (c.first_try == std::chrono::steady_clock::time_point{}) c.first_try = now;
+          if (c.first_try == std::chrono::steady_clock::time_point{}) c.first_try = std::chrono::steady_clock::now();
           if (do_commit(uuid, c)) continue;
-          if (now - c.first_try >= cfg.commit_timeout) {
+          if (std::chrono::steady_clock::now() - c.first_try >= cfg.commit_timeout) {
             std::string why;
             {
               std::lock_guard l2(mu);
@@ -753,6 +890,7 @@ cluster_node::cluster_node(const cluster_config& cfg) : p_(std::make_unique<impl
   natsOptions_SetNoEcho(p_->opts, true);
   natsOptions_SetName(p_->opts, ("hopwire-collector " + cfg.node_id).c_str());
   natsOptions_SetDisconnectedCB(p_->opts, &impl::on_disconnected, p_.get());
+  natsOptions_SetClosedCB(p_->opts, &impl::on_closed, p_.get());
   natsOptions_SetReconnectedCB(p_->opts, &impl::on_connected, p_.get());
   natsOptions_SetRetryOnFailedConnect(p_->opts, true, &impl::on_connected, p_.get());
   const natsStatus st = natsConnection_Connect(&p_->nc, p_->opts);
@@ -763,28 +901,36 @@ cluster_node::cluster_node(const cluster_config& cfg) : p_(std::make_unique<impl
     std::lock_guard lock(p_->mu);
     p_->down_since = utc_text(wall_ns());
   } else {
-    natsOptions_Destroy(p_->opts);
-    throw std::runtime_error("cluster: cannot connect to NATS: " + nats_text(st));
+    const std::string why = nats_text(st);
+    p_->close_nats();
+    throw std::runtime_error("cluster: cannot connect to NATS: " + why);
   }
-  jsOptions jo;
-  jsOptions_Init(&jo);
-  jo.Wait = 2000;
-  check(natsConnection_JetStream(&p_->js, p_->nc, &jo), "JetStream");
-  check(natsConnection_Subscribe(&p_->ctl, p_->nc, p_->subject_ctl(cfg.node_id).c_str(), &impl::on_ctl, p_.get()),
-        "subscribing to " + p_->subject_ctl(cfg.node_id));
   {
     std::random_device rd;
     p_->incarnation = (std::uint64_t(rd()) << 32) ^ rd();
     p_->started_ns = wall_ns();
   }
-  if (st == NATS_OK) {
-    try {
-      p_->refuse_duplicate();
-    } catch (...) {
-      stop();
-      p_->close_nats();
-      throw;
+  try {
+    jsOptions jo;
+    jsOptions_Init(&jo);
+    jo.Wait = 2000;
+    check(natsConnection_JetStream(&p_->js, p_->nc, &jo), "JetStream");
+    check(natsConnection_Subscribe(&p_->ctl, p_->nc, p_->subject_ctl(cfg.node_id).c_str(), &impl::on_ctl, p_.get()),
+          "subscribing to " + p_->subject_ctl(cfg.node_id));
+    natsSubscription_SetOnCompleteCB(p_->ctl, &done_flag::on_done, &p_->ctl_done);
+    // Another live process with this node id would share its claims and
+    // its release subject: refuse to start. Live means its heartbeat key
+    // changes while this one watches, so no clocks are compared. When
+    // NATS is not there yet, the beat thread checks on first contact.
+    if (st == NATS_OK) {
+      std::string taken;
+      p_->node_id_checked = p_->check_node_id(taken);
+      if (!taken.empty()) throw std::runtime_error("cluster: " + taken);
     }
+  } catch (...) {
+    stop();
+    p_->close_nats();
+    throw;
   }
   p_->worker = std::thread([this] { p_->run(); });
   p_->claimer = std::thread([this] { p_->run_claims(); });
@@ -812,21 +958,14 @@ void cluster_node::stop() {
     kvStore_Destroy(p_->auth_kv);
     p_->auth_kv = nullptr;
   }
+  close_subscription(p_->ctl, p_->ctl_done);
+  {
+    std::lock_guard lock(p_->subs_mu);
+    for (auto& e : p_->subs) close_subscription(e.sub, e.done);
+  }
   {
     std::lock_guard lock(p_->release_mu);
     p_->release = nullptr;
-    for (auto& e : p_->subs) e.cb = nullptr;
-  }
-  for (auto& e : p_->subs)
-    if (e.sub) {
-      natsSubscription_Unsubscribe(e.sub);
-      natsSubscription_Destroy(e.sub);
-      e.sub = nullptr;
-    }
-  if (p_->ctl) {
-    natsSubscription_Unsubscribe(p_->ctl);
-    natsSubscription_Destroy(p_->ctl);
-    p_->ctl = nullptr;
   }
   std::lock_guard lock(p_->mu);
   p_->claims.clear();
@@ -882,14 +1021,16 @@ void cluster_node::publish(const std::string& subject, const std::string& data) 
 }
 
 void cluster_node::subscribe(const std::string& subject, std::function<void(const char*, int)> cb) {
-  impl::sub_entry* e = nullptr;
-  {
-    std::lock_guard lock(p_->release_mu);
-    e = &p_->subs.emplace_back(impl::sub_entry{p_.get(), std::move(cb), nullptr});
-  }
-  if (const natsStatus st = natsConnection_Subscribe(&e->sub, p_->nc, subject.c_str(), &impl::on_sub, e);
-      st != NATS_OK)
+  std::lock_guard lock(p_->subs_mu);
+  auto& e = p_->subs.emplace_back();
+  e.cb = std::move(cb);
+  if (const natsStatus st = natsConnection_Subscribe(&e.sub, p_->nc, subject.c_str(), &impl::on_sub, &e);
+      st != NATS_OK) {
     spdlog::error("cluster: cannot subscribe to {}: {}", subject, nats_text(st));
+    e.sub = nullptr;
+    return;
+  }
+  natsSubscription_SetOnCompleteCB(e.sub, &done_flag::on_done, &e.done);
 }
 
 std::string cluster_node::owner_of(const std::string& uuid) {
@@ -912,10 +1053,9 @@ std::string cluster_node::advertise_of(const std::string& node) const {
 void cluster_node::set_wants_events(bool wants) { p_->wants_events.store(wants, std::memory_order_relaxed); }
 
 bool cluster_node::others_want_events() const {
-  const std::uint64_t now = wall_ns();
   std::lock_guard lock(p_->beat_mu);
   for (const auto& n : p_->nodes_seen)
-    if (n.node_id != p_->cfg.node_id && n.events && n.wall_ns + 5'000'000'000ull > now) return true;
+    if (n.node_id != p_->cfg.node_id && n.events && n.live) return true;
   return false;
 }
 
@@ -924,14 +1064,14 @@ void cluster_node::forget(const std::string& uuid, std::uint64_t epoch) {
   if (auto it = p_->owned.find(uuid); it != p_->owned.end() && it->second.rec.epoch == epoch) p_->owned.erase(it);
 }
 
-void cluster_node::on_release(std::function<bool(const std::string&)> release) {
+void cluster_node::on_release(std::function<release_answer(const std::string&, std::uint64_t)> release) {
   std::lock_guard lock(p_->release_mu);
   p_->release = std::move(release);
 }
 
 bool cluster_node::reachable() const {
   std::lock_guard lock(p_->mu);
-  return p_->connected && p_->kv;
+  return p_->connected && p_->kv && p_->fatal_why.empty();
 }
 
 std::string cluster_node::unreachable_why() const {
@@ -951,7 +1091,7 @@ cluster_node::status cluster_node::counters() const {
     s.commit_retries = p_->n_retries;
     s.lost = p_->n_lost;
     s.releases = p_->n_releases;
-    if (!p_->connected || !p_->kv) s.why = p_->why_unreachable_locked();
+    if (!p_->connected || !p_->kv || !p_->fatal_why.empty()) s.why = p_->why_unreachable_locked();
   }
   {
     std::lock_guard lock(p_->beat_mu);

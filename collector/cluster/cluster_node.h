@@ -42,6 +42,7 @@ struct cluster_source_record {
 
 struct cluster_claim_result {
   bool ok = false;
+  bool busy = false;  // when !ok: another sensor process streams this source elsewhere
   std::string why;  // when !ok: for the sensor and the log
   cluster_source_record rec;  // when ok: what the link starts from
   std::string released_by;  // the node that let go of it, if one did
@@ -80,9 +81,13 @@ class cluster_node {
   // it are refused.
   void forget(const std::string& uuid, std::uint64_t epoch);
 
-  // Another collector asks for a source this one holds: `release(uuid)`
-  // must close its link (from any thread) and return whether one was open.
-  void on_release(std::function<bool(const std::string& uuid)> release);
+  // Another collector asks for a source this one holds, for a sensor of
+  // boot `boot_id`: `release` closes the link here (from any thread) and
+  // says so, or says `busy` when the link here carries another boot of the
+  // source (two sensor processes with one UUID: the second is refused, as
+  // a standalone collector refuses it), or `none` when there is no link.
+  enum class release_answer { none, released, busy };
+  void on_release(std::function<release_answer(const std::string& uuid, std::uint64_t boot_id)> release);
 
   // Shares a table with the other collectors: about once a second `local()`
   // is written to `hopwire_auth/<name>.<node-id>` when it changed, and
@@ -124,6 +129,7 @@ class cluster_node {
     std::uint64_t started_ns = 0, wall_ns = 0;  // by its clock
     std::uint64_t revision = 0;
     bool events = false;  // it has event-bus subscribers
+    bool live = false;    // its heartbeat changed in the last 3 s, by this node's clock
     std::string advertise;  // its URL for redirects, if configured
   };
   struct status {

@@ -299,7 +299,7 @@ void remote_link::on_claimed(cluster_claim_result r) {
     collector_stats::bump(env_.stats.links_refused_other);
     env_.sources.release(source_);
     source_.reset();
-    close_later(wire::ErrorCode::Unavailable, r.why);
+    close_later(r.busy ? wire::ErrorCode::DuplicateSource : wire::ErrorCode::Unavailable, r.why);
     return;
   }
   {

@@ -51,9 +51,9 @@ def cluster_collector(workdir, name, nats, servers, password, commit_timeout="10
 class ClusterSensor:
     """A sensor replaying `capture` at `pps` to the collectors listed, in order."""
 
-    def __init__(self, workdir, name, capture, collectors, password, pps, retry=True, token=None):
+    def __init__(self, workdir, name, capture, collectors, password, pps, retry=True, token=None, uuid=None):
         self.name = name
-        self.uuid = str(uuidlib.uuid4())
+        self.uuid = uuid or str(uuidlib.uuid4())
         self.capture = capture
         self.log_path = pathlib.Path(workdir) / ("sensor-%s.log" % name)
         args = [str(SENSOR), "--connect", ",".join("127.0.0.1:%d" % c.port for c in collectors),
@@ -431,3 +431,27 @@ def test_a_source_stream_asked_of_another_collector_redirects(tmp_path, fleet, c
         assert st == 404
     finally:
         s.stop()
+
+
+def test_a_second_sensor_with_the_same_uuid_is_refused_not_let_to_take_over(tmp_path, fleet, crafted):
+    """Two sensor processes with one UUID on two collectors: the second is
+    refused (as a standalone collector refuses it) instead of pushing the
+    first off, which would make them take turns for ever."""
+    nats, made = fleet
+    password = secrets.token_urlsafe(12)
+    a, b = start_collectors(tmp_path, nats, made, password,
+                            [("collector-a", [0, 1, 2], "10s"), ("collector-b", [1, 2, 0], "10s")])
+    cap = crafted(30000, aps=10, clients=100, client_offset=70000)
+    first = ClusterSensor(tmp_path, "first", cap, [a], password, pps=3000)
+    try:
+        wait_until("the first sensor to count on collector-a",
+                   lambda: records(b).get(first.uuid, {}).get("num_packets", 0) > 0, 20)
+        second = ClusterSensor(tmp_path, "second", cap, [b], password, pps=3000, retry=False, uuid=first.uuid)
+        assert second.wait(30) != 0
+        assert "from another sensor process" in second.log(), second.log()
+        assert first.wait(60) == 0, first.log()[-3000:]
+        assert first.log().count("connected to 127.0.0.1:%d" % a.port) == 1, first.log()
+        r = records(b)[first.uuid]
+        assert r["owner"] == "collector-a" and r["num_packets"] == frame_count(cap)
+    finally:
+        first.stop()
