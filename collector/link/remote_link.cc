@@ -74,6 +74,7 @@ message_handler_factory remote_link::factory(link_env& env) {
 }
 
 remote_link::~remote_link() {
+  if (claim_alive_) claim_alive_->store(false);
   if (source_ && !welcomed_) {
     env_.sources.release(source_);  // its claim was still open
   } else if (source_) {
@@ -284,9 +285,17 @@ bool remote_link::on_hello(const wire::Hello& h) {
       source_.reset();
       return fail(wire::ErrorCode::Unavailable, why);
     }
-    env_.cluster->claim(hello.uuid, hello.boot_id, [post = io_.post, this](cluster_claim_result r) {
-      post([this, r = std::move(r)]() mutable { on_claimed(std::move(r)); });
-    });
+    // A link gone before its claim answers leaves no claim behind.
+    claim_alive_ = std::make_shared<std::atomic<bool>>(true);
+    env_.cluster->claim(hello.uuid, hello.boot_id,
+                        [post = io_.post, this, alive = claim_alive_, cluster = env_.cluster,
+                         uuid = hello.uuid](cluster_claim_result r) {
+                          if (!alive->load()) {
+                            if (r.ok) cluster->forget(uuid, r.rec.epoch);
+                            return;
+                          }
+                          post([this, r = std::move(r)]() mutable { on_claimed(std::move(r)); });
+                        });
     return true;
   }
   welcome(acked);

@@ -4,6 +4,7 @@
 // pings and watches for silence. Sessions feed it whole messages and send
 // what it queues.
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -100,6 +101,7 @@ class remote_link final : public message_handler {
   std::uint32_t withheld_ = 0;  // of those, already counted in acks_withheld
   bool ack_timer_armed_ = false;
   bool welcomed_ = false;  // Welcome sent: batches may come
+  std::shared_ptr<std::atomic<bool>> claim_alive_;  // cluster mode: false once this link is gone
   bool close_ = false;     // close_later: on_tick ends the link
   std::string sensor_version_;  // from Hello, for the connected message
   std::uint64_t acked_sent_ = 0;  // cluster mode: the highest Ack sent
