@@ -470,7 +470,7 @@ void remote_link::store_and_ack() {
       return;
     }
     seq = source_->rec.last_seq;
-    uuid = source_->rec.uuid;
+    if (env_.cluster) uuid = source_->rec.uuid;
     packets = source_->rec.num_packets;
     errors = source_->rec.num_error_packets;
   }
