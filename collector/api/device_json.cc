@@ -220,11 +220,11 @@ template <typename H>
 void write_peer(H& h, const peer_link& l, bool peer_is_bssid) {
   h.StartObject();
   if (peer_is_bssid) {
-    kv(h, "dot11.client.bssid", l.peer.str(true));
+    kv(h, "dot11.client.bssid", l.peer.get().str(true));
     char keybuf[40];
     kv(h, "dot11.client.bssid_key", format_key(l.peer, keybuf));
   } else {
-    kv(h, "hopwire.dot11.client.mac", l.peer.str(true));
+    kv(h, "hopwire.dot11.client.mac", l.peer.get().str(true));
     char keybuf[40];
     kv(h, "hopwire.dot11.client.key", format_key(l.peer, keybuf));
   }
@@ -271,7 +271,7 @@ void write_dot11(H& h, const device& d) {
   key(h, "dot11.device.associated_client_map");
   h.StartObject();
   for (const auto& l : w.clients()) {
-    const auto mac = l.peer.str(true);
+    const auto mac = l.peer.get().str(true);
     h.Key(mac.data(), static_cast<rapidjson::SizeType>(mac.size()), true);
     char keybuf[40];
     str(h, format_key(l.peer, keybuf));
@@ -287,7 +287,7 @@ void write_dot11(H& h, const device& d) {
   key(h, "dot11.device.client_map");
   h.StartObject();
   for (const auto& l : w.aps) {
-    const auto mac = l.peer.str(true);
+    const auto mac = l.peer.get().str(true);
     h.Key(mac.data(), static_cast<rapidjson::SizeType>(mac.size()), true);
     write_peer(h, l, true);
   }

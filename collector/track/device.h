@@ -81,15 +81,33 @@ struct probed_record {
   std::uint32_t count = 0;
 };
 
-// A link between an AP and a station, seen from one side.
+// A MAC in its six bytes (mac_addr holds it in eight), where two spare
+// bytes beside it keep a record a word shorter. Converts both ways.
+struct mac48 {
+  std::uint16_t hi = 0;
+  std::uint16_t mid = 0;
+  std::uint16_t lo = 0;
+  mac48() = default;
+  mac48(mac_addr m)  // NOLINT: implicit, it is the same value
+      : hi(static_cast<std::uint16_t>(m.v >> 32)), mid(static_cast<std::uint16_t>(m.v >> 16)),
+        lo(static_cast<std::uint16_t>(m.v)) {}
+  operator mac_addr() const { return get(); }  // NOLINT
+  mac_addr get() const {
+    return {(std::uint64_t{hi} << 32) | (std::uint64_t{mid} << 16) | std::uint64_t{lo}};
+  }
+};
+
+// A link between an AP and a station, seen from one side. Every client
+// has one at each end, so its size counts twice per client.
 struct peer_link {
-  mac_addr peer;
-  std::uint64_t first_ns = 0, last_ns = 0;
-  std::uint64_t packets = 0, bytes = 0;
+  mac48 peer;
   std::uint8_t eapol_seen = 0;   // bit n-1: 4-way handshake message n seen
   std::uint8_t eapol_last = 0;   // last message number
+  std::uint64_t first_ns = 0, last_ns = 0;
+  std::uint64_t packets = 0, bytes = 0;
   std::uint64_t eapol_last_ns = 0;
 };
+static_assert(sizeof(peer_link) == 48, "a peer link has grown or has a hole");
 
 // Association request details: the security the station asked for.
 struct assoc_request {
@@ -145,13 +163,15 @@ struct ap_lists {
 struct wifi_detail {
   detail_ptr<ap_lists> ap;  // made by the first beacon, probe response or client
   compact_vec<probed_record> probed;
-  compact_vec<peer_link> aps;           // for a station: the BSSIDs it exchanged data with
+  // For a station: the BSSIDs it exchanged data with, the first inside
+  // (most stations talk to one AP: no heap block for it).
+  compact_vec<peer_link, 1> aps;
   compact_vec<assoc_request> assoc;
   std::uint64_t wildcard_probes = 0;
   std::uint64_t deauths = 0, disassocs = 0;
+  mac_addr last_bssid;
   std::uint16_t auth_algorithms = 0;  // bit n: algorithm n seen (0 open, 1 shared key, 3 SAE ...)
   std::uint8_t probe_phy = 0;
-  mac_addr last_bssid;
   bool has_last_bssid = false;
 
   // The AP part, or an empty one when there is none.
@@ -167,6 +187,8 @@ struct wifi_detail {
     return none;
   }
 };
+// 136 bytes is a 144-byte heap block; one byte more would make it 160.
+static_assert(sizeof(void*) != 8 || sizeof(wifi_detail) == 136, "the Wi-Fi detail has grown or has a hole");
 
 struct device {
   mac_addr mac;

@@ -42,7 +42,11 @@ void visit_ssid(V& v, R& r) {
 
 template <typename V, typename L>
 void visit_peer(V& v, L& l) {
-  v.mac("peer", l.peer), v.num("first_ns", l.first_ns), v.num("last_ns", l.last_ns);
+  // The peer is kept in six bytes and visited (and stored) as a mac_addr.
+  mac_addr peer = l.peer;
+  v.mac("peer", peer);
+  if constexpr (!std::is_const_v<L>) l.peer = peer;
+  v.num("first_ns", l.first_ns), v.num("last_ns", l.last_ns);
   v.num("packets", l.packets), v.num("bytes", l.bytes);
   v.num("eapol_seen", l.eapol_seen), v.num("eapol_last", l.eapol_last), v.num("eapol_last_ns", l.eapol_last_ns);
 }

@@ -68,14 +68,8 @@ void device_tracker::evict_one(shard& s) {
   s.oldest = victim->newer;
   if (s.oldest) s.oldest->older = nullptr;
   if (s.newest == victim) s.newest = nullptr;
-  s.by_mac.erase(victim->mac.v);
   s.removed.push_back(victim->mac.v);
-  const auto idx = victim->index;
-  if (idx + 1 != s.devices.size()) {
-    s.devices[idx] = std::move(s.devices.back());
-    s.devices[idx]->index = idx;
-  }
-  s.devices.pop_back();
+  s.remove(victim);
   count_.fetch_sub(1, std::memory_order_relaxed);
   evicted_.fetch_add(1, std::memory_order_relaxed);
 }
@@ -152,7 +146,7 @@ std::size_t device_tracker::reader::next(device* out, std::size_t max) {
       const std::uint64_t mac = macs_[pos_++];
       shard& s = t_->shard_of(mac_addr{mac});
       std::lock_guard lock(s.mu);
-      if (const device* d = s.by_mac.find(mac)) copy_device(*d, out[n++]);
+      if (const device* d = s.find(mac)) copy_device(*d, out[n++]);
     }
     return n;
   }
@@ -179,7 +173,7 @@ std::size_t device_tracker::reader::next(device* out, std::size_t max) {
       pos_ = 0;
     }
     while (n < max && pos_ < macs_.size())
-      if (const device* d = s.by_mac.find(macs_[pos_++])) copy_device(*d, out[n++]);
+      if (const device* d = s.find(macs_[pos_++])) copy_device(*d, out[n++]);
     if (pos_ >= macs_.size()) {
       ++shard_;
       collected_ = false;
@@ -217,13 +211,13 @@ void device_tracker::drain_changes(std::size_t shard_index, const std::function<
   }
   for (const auto mac : removed) {
     std::lock_guard lock(s.mu);
-    if (!s.by_mac.find(mac)) fn(mac_addr{mac}, nullptr);  // else it came back and is dirty
+    if (!s.find(mac)) fn(mac_addr{mac}, nullptr);  // else it came back and is dirty
   }
   for (std::size_t pos = 0; pos < dirty.size(); pos += kReadChunk) {
     std::lock_guard lock(s.mu);
     const auto end = std::min(pos + kReadChunk, dirty.size());
     for (std::size_t j = pos; j < end; ++j)
-      if (device* d = s.by_mac.find(dirty[j]); d && d->dirty) {
+      if (device* d = s.find(dirty[j]); d && d->dirty) {
         d->dirty = false;
         fn(d->mac, d);
       }
@@ -243,7 +237,7 @@ void device_tracker::redrain(const std::vector<std::uint64_t>& changed, const st
   for (const auto mac : changed) {
     shard& s = shard_of(mac_addr{mac});
     std::lock_guard lock(s.mu);
-    if (device* d = s.by_mac.find(mac); d && !d->dirty) {
+    if (device* d = s.find(mac); d && !d->dirty) {
       d->dirty = true;
       s.dirty.push_back(mac);
     }
@@ -262,14 +256,11 @@ void device_tracker::restore(std::vector<std::unique_ptr<device>> devices) {
   for (auto& owned : devices) {
     shard& s = shard_of(owned->mac);
     std::lock_guard lock(s.mu);
-    if (s.by_mac.find(owned->mac.v)) continue;
+    if (s.find(owned->mac.v)) continue;
     if (per_shard_limit_ && s.devices.size() >= per_shard_limit_) evict_one(s);
-    device* d = owned.get();
-    d->index = static_cast<std::uint32_t>(s.devices.size());
-    d->dirty = false;
-    d->newer = d->older = nullptr;
-    s.devices.push_back(std::move(owned));
-    s.by_mac.insert(d->mac.v, d);
+    owned->dirty = false;
+    owned->newer = owned->older = nullptr;
+    device* d = s.add(std::move(owned));
     count_.fetch_add(1, std::memory_order_relaxed);
     const auto mod = d->mod_ns;
     d->mod_ns = 0;
@@ -328,7 +319,7 @@ void device_tracker::count_changed_by_freq(std::uint64_t mod_ns, std::map<std::u
 bool device_tracker::visit(mac_addr mac, const visitor& fn) const {
   shard& s = shard_of(mac);
   std::lock_guard lock(s.mu);
-  const device* d = s.by_mac.find(mac.v);
+  const device* d = s.find(mac.v);
   if (!d) return false;
   fn(*d);
   return true;

@@ -144,11 +144,37 @@ class device_tracker final : public packet_sink {
  private:
   struct shard {
     mutable std::mutex mu;
-    mac_index<device> by_mac;
+    mac_index by_mac;  // MAC -> position in `devices`
     std::vector<std::unique_ptr<device>> devices;
     device* newest = nullptr;
     device* oldest = nullptr;
     std::vector<std::uint64_t> dirty, removed;  // MACs, for drain_changes()
+
+    device* find(std::uint64_t mac) const {
+      const auto pos = by_mac.find(mac, [this](std::uint32_t p) { return devices[p]->mac.v; });
+      return pos == mac_index::npos ? nullptr : devices[pos].get();
+    }
+    // Puts a device that is not in the shard yet at the end of `devices`.
+    device* add(std::unique_ptr<device> owned) {
+      device* d = owned.get();
+      d->index = static_cast<std::uint32_t>(devices.size());
+      devices.push_back(std::move(owned));
+      by_mac.insert(d->mac.v, d->index);
+      return d;
+    }
+    // Takes `d` out of the index and the vector (the last device fills its
+    // place) and frees it. The recency list is the caller's.
+    void remove(device* d) {
+      const auto idx = d->index;
+      by_mac.erase(d->mac.v, idx);
+      const auto last = static_cast<std::uint32_t>(devices.size() - 1);
+      if (idx != last) {
+        devices[idx] = std::move(devices[last]);
+        devices[idx]->index = idx;
+        by_mac.move(devices[idx]->mac.v, last, idx);
+      }
+      devices.pop_back();
+    }
   };
   struct packet_ctx;
 

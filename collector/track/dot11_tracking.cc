@@ -256,22 +256,23 @@ void device_tracker::track_data(const dot11_frame& f, const packet_ctx& ctx) {
     ++d.packets_data;
     if (f.protected_frame) ++d.packets_crypt;
   };
+  // The link to `peer` in `list` (an AP's clients, a station's APs), made
+  // if new and there is room; `made` says it was.
+  auto find_link = [&](auto& list, mac_addr peer, bool& made) -> peer_link* {
+    for (auto& e : list)
+      if (e.peer == peer) return &e;
+    if (list.size() >= kMaxPeersPerDevice) return nullptr;
+    list.push_back(peer_link{peer, 0, 0, ctx.ts_ns, ctx.ts_ns});
+    made = true;
+    return &list.back();
+  };
   // Record the AP <-> station link (and handshake progress) on both sides.
   auto link = [&](device& d, mac_addr peer, bool peer_is_client) {
     auto& w = d.w();
-    auto& list = peer_is_client ? w.ap_part().clients : w.aps;
-    peer_link* l = nullptr;
-    for (auto& e : list)
-      if (e.peer == peer) {
-        l = &e;
-        break;
-      }
-    if (!l) {
-      if (list.size() >= kMaxPeersPerDevice) return;
-      list.push_back(peer_link{peer, ctx.ts_ns, ctx.ts_ns});
-      l = &list.back();
-      if (peer_is_client) emit(event_kind::new_client, d, ctx, {}, peer);
-    }
+    bool made = false;
+    peer_link* l = peer_is_client ? find_link(w.ap_part().clients, peer, made) : find_link(w.aps, peer, made);
+    if (!l) return;
+    if (made && peer_is_client) emit(event_kind::new_client, d, ctx, {}, peer);
     ++l->packets;
     l->bytes += ctx.bytes;
     if (ctx.ts_ns > l->last_ns) l->last_ns = ctx.ts_ns;

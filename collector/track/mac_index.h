@@ -1,42 +1,48 @@
 #pragma once
-// An open-addressing hash table from MAC to device pointer: one cache line
-// touched per lookup instead of a node chase. Linear probing, deletion by
-// backward shift (no tombstones), grows at half load.
+// An open-addressing hash table from a MAC to the position of its device in
+// the shard's device vector, 8 bytes a slot: a 32-bit hash of the MAC and
+// the position. The hash gives the home slot too, so the table regrows and
+// shifts entries without the MACs. A hash match is confirmed against the
+// device's own MAC (`key_of(pos)`): one load more per lookup than a table
+// of pointers, for half its memory (17 bytes a device at a million, not
+// 34). Linear probing, deletion by backward shift (no tombstones), grows at
+// half load.
 
 #include <cstdint>
 #include <vector>
 
 namespace hopwire::collector {
 
-template <typename T>
 class mac_index {
  public:
-  T* find(std::uint64_t key) const {
-    if (slots_.empty()) return nullptr;
-    for (std::size_t i = home(key);; i = (i + 1) & mask_) {
+  static constexpr std::uint32_t npos = ~std::uint32_t{0};
+
+  // The position stored for `key`, or npos. `key_of(pos)` returns the key
+  // of the entry at a position (the device's MAC).
+  template <typename KeyOf>
+  std::uint32_t find(std::uint64_t key, KeyOf&& key_of) const {
+    if (slots_.empty()) return npos;
+    const std::uint32_t h = hash(key);
+    for (std::size_t i = h & mask_;; i = (i + 1) & mask_) {
       const auto& s = slots_[i];
-      if (s.key == key) return s.value;
-      if (s.key == kEmpty) return nullptr;
+      if (s.pos == npos) return npos;
+      if (s.hash == h && key_of(s.pos) == key) return s.pos;
     }
   }
-  void insert(std::uint64_t key, T* value) {
+  // Adds `key` at `pos`; the caller knows `key` is not in the table.
+  void insert(std::uint64_t key, std::uint32_t pos) {
     if ((size_ + 1) * 2 > slots_.size()) grow();
-    std::size_t i = home(key);
-    while (slots_[i].key != kEmpty && slots_[i].key != key) i = (i + 1) & mask_;
-    if (slots_[i].key == kEmpty) ++size_;
-    slots_[i] = {key, value};
+    place(hash(key), pos);
+    ++size_;
   }
-  void erase(std::uint64_t key) {
-    if (slots_.empty()) return;
-    std::size_t i = home(key);
-    while (slots_[i].key != key) {
-      if (slots_[i].key == kEmpty) return;
-      i = (i + 1) & mask_;
-    }
+  // Removes `key`, stored at `pos`.
+  void erase(std::uint64_t key, std::uint32_t pos) {
+    std::size_t i = locate(key, pos);
+    if (i == kNone) return;
     // Shift later members of the probe run back into the hole.
     std::size_t hole = i;
-    for (std::size_t j = (i + 1) & mask_; slots_[j].key != kEmpty; j = (j + 1) & mask_) {
-      const std::size_t h = home(slots_[j].key);
+    for (std::size_t j = (i + 1) & mask_; slots_[j].pos != npos; j = (j + 1) & mask_) {
+      const std::size_t h = slots_[j].hash & mask_;
       // Move j into the hole if its home is not in (hole, j] cyclically.
       const bool stays = hole <= j ? (hole < h && h <= j) : (hole < h || h <= j);
       if (!stays) {
@@ -44,30 +50,49 @@ class mac_index {
         hole = j;
       }
     }
-    slots_[hole] = {kEmpty, nullptr};
+    slots_[hole] = slot{};
     --size_;
+  }
+  // `key`'s entry moved from position `from` to `to` in the device vector.
+  void move(std::uint64_t key, std::uint32_t from, std::uint32_t to) {
+    if (const std::size_t i = locate(key, from); i != kNone) slots_[i].pos = to;
   }
   std::size_t size() const { return size_; }
 
- private:
-  static constexpr std::uint64_t kEmpty = ~std::uint64_t{0};
-  struct slot {
-    std::uint64_t key = kEmpty;
-    T* value = nullptr;
-  };
-  std::size_t home(std::uint64_t key) const {
+  // The 32-bit hash kept per slot; its low bits pick the home slot.
+  static std::uint32_t hash(std::uint64_t key) {
     key ^= key >> 29;
     key *= 0xbf58476d1ce4e5b9ULL;
     key ^= key >> 32;
-    return static_cast<std::size_t>(key) & mask_;
+    return static_cast<std::uint32_t>(key);
+  }
+
+ private:
+  static constexpr std::size_t kNone = ~std::size_t{0};
+  struct slot {
+    std::uint32_t hash = 0;
+    std::uint32_t pos = npos;
+  };
+  // The slot holding `key` at `pos` (the pair is unique), or kNone.
+  std::size_t locate(std::uint64_t key, std::uint32_t pos) const {
+    if (slots_.empty()) return kNone;
+    const std::uint32_t h = hash(key);
+    for (std::size_t i = h & mask_;; i = (i + 1) & mask_) {
+      if (slots_[i].pos == npos) return kNone;
+      if (slots_[i].pos == pos && slots_[i].hash == h) return i;
+    }
+  }
+  void place(std::uint32_t h, std::uint32_t pos) {
+    std::size_t i = h & mask_;
+    while (slots_[i].pos != npos) i = (i + 1) & mask_;
+    slots_[i] = {h, pos};
   }
   void grow() {
     std::vector<slot> old = std::move(slots_);
     slots_.assign(old.empty() ? 64 : old.size() * 2, slot{});
     mask_ = slots_.size() - 1;
-    size_ = 0;
     for (const auto& s : old)
-      if (s.key != kEmpty) insert(s.key, s.value);
+      if (s.pos != npos) place(s.hash, s.pos);
   }
 
   std::vector<slot> slots_;

@@ -35,18 +35,15 @@ template <typename Fn>
 bool device_tracker::update(mac_addr mac, bool create, const packet_ctx& ctx, Fn&& fn) {
   shard& s = shard_of(mac);
   std::lock_guard lock(s.mu);
-  device* d = s.by_mac.find(mac.v);
+  device* d = s.find(mac.v);
   bool created = false;
   if (!d) {
     if (!create) return false;
     if (per_shard_limit_ && s.devices.size() >= per_shard_limit_) evict_one(s);
     auto owned = std::make_unique<device>();
-    d = owned.get();
-    d->mac = mac;
-    d->first_ns = ctx.ts_ns;
-    d->index = static_cast<std::uint32_t>(s.devices.size());
-    s.devices.push_back(std::move(owned));
-    s.by_mac.insert(mac.v, d);
+    owned->mac = mac;
+    owned->first_ns = ctx.ts_ns;
+    d = s.add(std::move(owned));
     count_.fetch_add(1, std::memory_order_relaxed);
     created = true;
   }

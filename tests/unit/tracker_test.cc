@@ -7,6 +7,7 @@
 #include <map>
 #include <random>
 #include <set>
+#include <unordered_map>
 
 #include "collector/api/device_list.h"
 #include "collector/track/device_tracker.h"
@@ -15,27 +16,68 @@
 using namespace hopwire;
 using namespace hopwire::collector;
 
-TEST(mac_index, agrees_with_std_map_under_random_inserts_and_erases) {
-  mac_index<int> idx;
-  std::map<std::uint64_t, int*> ref;
-  static int values[64];
+TEST(mac_index, agrees_with_std_map_under_random_inserts_erases_and_moves) {
+  // Kept as the shard keeps it: keys in a vector, the index pointing into
+  // it, an erased key's place filled by the last one.
+  mac_index idx;
+  std::vector<std::uint64_t> keys;
+  std::map<std::uint64_t, std::uint32_t> ref;
+  const auto key_of = [&](std::uint32_t p) { return keys[p]; };
   std::mt19937_64 rng(7);
   for (int i = 0; i < 200000; ++i) {
-    const std::uint64_t k = rng() % 5000;
+    const std::uint64_t k = (rng() % 2500) | ((rng() % 2) << 40);
+    const auto it = ref.find(k);
     if (rng() % 3 == 0) {
-      idx.erase(k);
-      ref.erase(k);
-    } else {
-      int* v = &values[rng() % 64];
-      idx.insert(k, v);
-      ref[k] = v;
+      if (it == ref.end()) continue;
+      const std::uint32_t pos = it->second, last = static_cast<std::uint32_t>(keys.size() - 1);
+      idx.erase(k, pos);
+      ref.erase(it);
+      if (pos != last) {
+        keys[pos] = keys[last];
+        idx.move(keys[pos], last, pos);
+        ref[keys[pos]] = pos;
+      }
+      keys.pop_back();
+    } else if (it == ref.end()) {
+      keys.push_back(k);
+      idx.insert(k, static_cast<std::uint32_t>(keys.size() - 1));
+      ref[k] = static_cast<std::uint32_t>(keys.size() - 1);
     }
   }
   EXPECT_EQ(idx.size(), ref.size());
-  for (std::uint64_t k = 0; k < 5000; ++k) {
-    auto it = ref.find(k);
-    EXPECT_EQ(idx.find(k), it == ref.end() ? nullptr : it->second) << k;
+  EXPECT_GT(ref.size(), 1000u);
+  for (std::uint64_t k = 0; k < 2500; ++k)
+    for (const std::uint64_t hi : {std::uint64_t{0}, std::uint64_t{1} << 40}) {
+      auto it = ref.find(k | hi);
+      EXPECT_EQ(idx.find(k | hi, key_of), it == ref.end() ? mac_index::npos : it->second) << (k | hi);
+    }
+}
+
+TEST(mac_index, keys_whose_hashes_collide_stay_apart) {
+  // Two MACs with the same 32-bit hash, found by a birthday search.
+  std::unordered_map<std::uint32_t, std::uint64_t> seen;
+  std::uint64_t a = 0, b = 0;
+  for (std::uint64_t k = 0x020000000000ULL;; ++k) {
+    const auto [it, fresh] = seen.emplace(mac_index::hash(k), k);
+    if (!fresh) {
+      a = it->second, b = k;
+      break;
+    }
   }
+  std::vector<std::uint64_t> keys = {a, b};
+  const auto key_of = [&](std::uint32_t p) { return keys[p]; };
+  mac_index idx;
+  idx.insert(a, 0);
+  idx.insert(b, 1);
+  EXPECT_EQ(idx.find(a, key_of), 0u);
+  EXPECT_EQ(idx.find(b, key_of), 1u);
+  idx.erase(a, 0);
+  keys[0] = b;
+  idx.move(b, 1, 0);
+  keys.pop_back();
+  EXPECT_EQ(idx.find(a, key_of), mac_index::npos);
+  EXPECT_EQ(idx.find(b, key_of), 0u);
+  EXPECT_EQ(idx.size(), 1u);
 }
 
 namespace {
