@@ -41,7 +41,7 @@ int main(int argc, char** argv) {
   auto* o_cert = app.add_option("--tls-cert", tls_cert, "PEM certificate chain: serve HTTPS and WSS");
   auto* o_key = app.add_option("--tls-key", tls_key, "PEM private key for --tls-cert");
   auto* o_plain = app.add_flag("--allow-plain-http", allow_plain, "With TLS, also accept plain HTTP on the same port");
-  auto* o_threads = app.add_option("--threads", threads, "Network threads")->default_str("2");
+  auto* o_threads = app.add_option("--threads", threads, "Threads serving HTTP and the sensors' links, each running ingest for its links (default: one per core)");
   std::size_t max_devices = 0;
   std::string oui_file;
   auto* o_maxdev = app.add_option("--max-devices", max_devices,

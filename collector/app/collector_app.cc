@@ -4,6 +4,7 @@
 #include <atomic>
 #include <map>
 #include <mutex>
+#include <algorithm>
 #include <thread>
 #include <vector>
 
@@ -309,7 +310,9 @@ int run_collector(const settings& cfg, const std::string& config_file) {
   bus.start();
 
   // Declared after everything the sessions use, so it is destroyed first.
-  boost::asio::io_context io(static_cast<int>(cfg.threads));
+  const unsigned n_threads =
+      cfg.threads ? cfg.threads : std::clamp(std::thread::hardware_concurrency(), 1u, 64u);
+  boost::asio::io_context io(static_cast<int>(n_threads));
   http_server server(io,
                      http_server_parts{routes, auth, limiter, answers, net, remote_link::factory(links),
                                        cfg.kismet_sensors ? kismet_link_factory(links) : message_handler_factory{}},
@@ -319,9 +322,9 @@ int run_collector(const settings& cfg, const std::string& config_file) {
   const auto ep = server.http_endpoint();
   const bool tls = !cfg.server.tls_cert.empty();
   const std::string host = ep.address().is_v6() ? "[" + ep.address().to_string() + "]" : ep.address().to_string();
-  spdlog::info("hopwire-collector {} listening on {}://{}:{} (sensors: {}://{}:{}{}), state in {}", kVersion,
-               tls ? "https" : "http", host, ep.port(), tls ? "wss" : "ws", host, ep.port(),
-               hopwire::protocol::kWebSocketPath, cfg.state_dir.string());
+  spdlog::info("hopwire-collector {} listening on {}://{}:{} (sensors: {}://{}:{}{}), state in {}, {} threads",
+               kVersion, tls ? "https" : "http", host, ep.port(), tls ? "wss" : "ws", host, ep.port(),
+               hopwire::protocol::kWebSocketPath, cfg.state_dir.string(), n_threads);
   if (!ep.address().is_loopback())
     spdlog::warn("the HTTP/WebSocket listener is reachable from the network ({}); make sure that is intended{}", host,
                  tls ? "" : " and consider --tls-cert/--tls-key");
@@ -405,7 +408,7 @@ int run_collector(const settings& cfg, const std::string& config_file) {
   });
 
   std::vector<std::thread> threads;
-  for (unsigned i = 1; i < cfg.threads; ++i) threads.emplace_back([&io] { io.run(); });
+  for (unsigned i = 1; i < n_threads; ++i) threads.emplace_back([&io] { io.run(); });
   io.run();
   for (auto& t : threads) t.join();
   if (cluster) cluster->stop();  // its callbacks post to the sessions

@@ -1012,7 +1012,7 @@ void cluster_node::commit(const std::string& uuid, std::uint64_t epoch, std::uin
 void cluster_node::share(const std::string& name, std::function<std::string()> local,
                          std::function<void(const std::vector<std::string>&)> others) {
   std::lock_guard lock(p_->beat_mu);
-  p_->shares.push_back({name, std::move(local), std::move(others), {}, false});
+  p_->shares.push_back({name, std::move(local), std::move(others), {}, false, {}});
 }
 
 void cluster_node::publish(const std::string& subject, const std::string& data) {

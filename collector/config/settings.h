@@ -49,7 +49,9 @@ struct cluster_config {
 struct settings {
   server_config server;
   std::filesystem::path state_dir = "/var/lib/hopwire";
-  unsigned threads = 2;
+  // Threads that serve HTTP and the sensors' links and run ingest; 0: one
+  // per core (std::thread::hardware_concurrency, resolved at start).
+  unsigned threads = 0;
   std::string log_level = "info";
   // Unset: derived from memory (default_max_devices); 0: no limit.
   std::optional<std::size_t> max_devices;
