@@ -2,6 +2,10 @@
 // (docs/cluster.md) — its node id, its NATS connection, and every source's
 // cluster-wide record: owner, epoch, last acknowledged batch and counts.
 // Standalone it answers 404 with a sentence.
+#include <algorithm>
+#include <memory>
+#include <mutex>
+
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
@@ -14,10 +18,7 @@ namespace hopwire::collector {
 
 namespace {
 
-http_reply cluster_status(request_ctx& ctx) {
-  if (!ctx.svc.cluster)
-    return text_reply(404, "this collector is standalone: there is no cluster: section in its config (docs/cluster.md)");
-  const auto s = ctx.svc.cluster->read_status();
+std::string status_json(const cluster_node::status& s) {
   rapidjson::StringBuffer buf;
   jsonw::writer w(buf);
   w.StartObject();
@@ -70,9 +71,66 @@ http_reply cluster_status(request_ctx& ctx) {
   w.EndArray();
   jsonw::kv(w, "num_packets", packets);
   w.EndObject();
-  auto reply = jsonw::reply(buf);
-  if (!s.why.empty()) reply.status = 503;
-  return reply;
+  return std::string(buf.GetString(), buf.GetSize());
+}
+
+// The answer once the cluster's thread has read the bucket: the HTTP
+// thread that asked also carries sensors' links and must not wait on NATS.
+class status_stream final : public body_stream {
+ public:
+  void answer(std::string body) {
+    std::function<void()> wake;
+    {
+      std::lock_guard lock(mu_);
+      if (closed_) return;
+      body_ = std::move(body);
+      ready_ = true;
+      wake = std::move(wake_);
+    }
+    if (wake) wake();
+  }
+  bool pull(std::string& out, std::size_t max, std::function<void()> wake) override {
+    std::lock_guard lock(mu_);
+    if (!ready_) {
+      wake_ = std::move(wake);
+      return !closed_;
+    }
+    const std::size_t n = std::min(max, body_.size() - head_);
+    out.append(body_, head_, n);
+    head_ += n;
+    return n > 0;
+  }
+  void delivered(std::size_t) override {}
+  void close() override {
+    std::lock_guard lock(mu_);
+    closed_ = true;
+    wake_ = nullptr;
+  }
+  std::size_t memory_bound() const override { return 1 << 20; }
+
+ private:
+  std::mutex mu_;
+  std::string body_;
+  std::size_t head_ = 0;
+  bool ready_ = false, closed_ = false;
+  std::function<void()> wake_;
+};
+
+http_reply cluster_status(request_ctx& ctx) {
+  if (!ctx.svc.cluster)
+    return text_reply(404, "this collector is standalone: there is no cluster: section in its config (docs/cluster.md)");
+  // Cut off from NATS: say so now, from what this node knows.
+  if (auto c = ctx.svc.cluster->counters(); !c.why.empty()) {
+    http_reply r;
+    r.status = 503;
+    r.body = status_json(c);
+    return r;
+  }
+  auto stream = std::make_shared<status_stream>();
+  ctx.svc.cluster->read_status_async([stream](cluster_node::status s) { stream->answer(status_json(s)); });
+  http_reply r;
+  r.stream = stream;
+  return r;
 }
 
 }  // namespace

@@ -208,6 +208,14 @@ struct cluster_node::impl {
   std::thread worker;   // commits
   std::thread claimer;  // claims
 
+  // read_status_async: one read of the bucket answers everyone waiting.
+  static constexpr std::size_t kMaxStatusWaiting = 256;
+  std::mutex status_mu;
+  std::condition_variable status_cv;
+  std::vector<std::function<void(cluster_node::status)>> status_waiting;
+  bool status_stopping = false;
+  std::thread status_reader;
+
   // Membership and shared tables: the beat thread, once a second.
   std::uint64_t incarnation = 0;
   std::uint64_t started_ns = 0;
@@ -935,6 +943,39 @@ cluster_node::cluster_node(const cluster_config& cfg) : p_(std::make_unique<impl
   p_->worker = std::thread([this] { p_->run(); });
   p_->claimer = std::thread([this] { p_->run_claims(); });
   p_->beat = std::thread([this] { p_->beat_loop(); });
+  p_->status_reader = std::thread([this] { status_loop(); });
+}
+
+void cluster_node::status_loop() {
+  std::unique_lock lock(p_->status_mu);
+  while (true) {
+    p_->status_cv.wait(lock, [this] { return p_->status_stopping || !p_->status_waiting.empty(); });
+    if (p_->status_stopping) return;
+    auto waiting = std::move(p_->status_waiting);
+    p_->status_waiting.clear();
+    lock.unlock();
+    const status s = read_status();
+    for (auto& done : waiting) done(s);
+    lock.lock();
+  }
+}
+
+void cluster_node::read_status_async(std::function<void(status)> done) {
+  std::string refused;
+  {
+    std::lock_guard lock(p_->status_mu);
+    if (p_->status_stopping) refused = "the collector is stopping";
+    else if (p_->status_waiting.size() >= impl::kMaxStatusWaiting)
+      refused = "too many status requests are waiting for NATS; try again";
+    else p_->status_waiting.push_back(std::move(done));
+  }
+  if (refused.empty()) {
+    p_->status_cv.notify_one();
+    return;
+  }
+  status s = counters();
+  s.why = refused;
+  done(std::move(s));
 }
 
 void cluster_node::stop() {
@@ -948,6 +989,20 @@ void cluster_node::stop() {
   if (p_->worker.joinable()) p_->worker.join();
   if (p_->claimer.joinable()) p_->claimer.join();
   if (p_->beat.joinable()) p_->beat.join();
+  std::vector<std::function<void(status)>> unanswered;
+  {
+    std::lock_guard lock(p_->status_mu);
+    p_->status_stopping = true;
+    unanswered = std::move(p_->status_waiting);
+    p_->status_waiting.clear();
+  }
+  p_->status_cv.notify_all();
+  if (p_->status_reader.joinable()) p_->status_reader.join();
+  for (auto& done : unanswered) {
+    status s = counters();
+    s.why = "the collector is stopping";
+    done(std::move(s));
+  }
   if (p_->nodes_kv) {
     // Gone cleanly: others need not wait for silence to know it.
     if (p_->beaten && p_->reachable_now()) kvStore_Delete(p_->nodes_kv, p_->cfg.node_id.c_str());

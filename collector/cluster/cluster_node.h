@@ -143,11 +143,18 @@ class cluster_node {
     std::uint64_t claims = 0, commits = 0, commit_retries = 0, lost = 0, releases = 0;
   };
   status read_status();
+  // The same on the cluster's own thread, for the HTTP threads (which also
+  // carry the sensors' links and must not wait on NATS): `done` is called
+  // there, or at once with `why` set when too many wait or the node stops.
+  // Requests waiting together share one read.
+  void read_status_async(std::function<void(status)> done);
   // The same without reading the bucket (no sources; no NATS round trip):
   // for /metrics.
   status counters() const;
 
  private:
+  void status_loop();
+
   struct impl;
   std::unique_ptr<impl> p_;
 };

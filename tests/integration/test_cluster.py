@@ -12,8 +12,10 @@ import json
 import os
 import pathlib
 import secrets
+import signal
 import subprocess
 import sys
+import threading
 import time
 import uuid as uuidlib
 
@@ -29,11 +31,13 @@ pytestmark = pytest.mark.skipif(NATS_SERVER is None, reason="nats-server is not 
                                 "(deploy/setup-debian.sh test installs Debian's)")
 
 
-def cluster_collector(workdir, name, nats, servers, password, commit_timeout="10s", replicas=3, ca_file=None):
+def cluster_collector(workdir, name, nats, servers, password, commit_timeout="10s", replicas=3, ca_file=None,
+                      threads=None):
     d = pathlib.Path(workdir) / name
     d.mkdir()
     cfg = d / "collector.yaml"
-    c = Collector(d, extra_args=["--config", str(cfg), "--packet-log-max", "0"], admin_password=password)
+    c = Collector(d, extra_args=["--config", str(cfg), "--packet-log-max", "0"]
+                  + (["--threads", str(threads)] if threads else []), admin_password=password)
     cfg.write_text(
         "cluster:\n"
         "  node_id: %s\n"
@@ -455,3 +459,44 @@ def test_a_second_sensor_with_the_same_uuid_is_refused_not_let_to_take_over(tmp_
         assert r["owner"] == "collector-a" and r["num_packets"] == frame_count(cap)
     finally:
         first.stop()
+
+
+def test_status_waits_for_nats_off_the_http_thread(tmp_path, fleet):
+    """/cluster/status.json reads NATS on the cluster's own thread. With the
+    collector's only HTTP thread (--threads 1, which also carries the
+    sensors' links) and its NATS server hung (SIGSTOP: the connection stays
+    open, nothing answers), a status request waits while /system/status.json
+    on the same thread is answered; the status request then ends with an
+    answer that says why, not a hang."""
+    nats, made = fleet
+    password = secrets.token_urlsafe(12)
+    c = cluster_collector(tmp_path, "collector-a", nats, [nats.url(0)], password, threads=1)
+    c.start()
+    made.append(c)
+    wait_until("the collector to join the cluster",
+               lambda: cluster_status(c)[0] == 200 and cluster_status(c)[1].get("connected"), 30)
+    hung = nats.procs[0]
+    hung.send_signal(signal.SIGSTOP)
+    try:
+        got = {}
+        waiting = threading.Thread(target=lambda: got.update(answer=cluster_status(c)))
+        waiting.start()
+        time.sleep(0.5)  # lets the request reach the collector; nothing is judged by it
+        # Answered one after another on the thread the status request came
+        # in on. Were that thread waiting on NATS, the first would wait with
+        # it and the rest would come after the status answer.
+        for _ in range(5):
+            status, _ = c.http.request("GET", "/system/status.json", user="admin", password=password)
+            assert status == 200
+        assert waiting.is_alive(), ("the status answer came first: the HTTP thread waited on NATS "
+                                    "and the requests behind it with it: %r" % (got,))
+        waiting.join(timeout=30)
+        assert not waiting.is_alive(), "/cluster/status.json hung with NATS stopped"
+        code, body = got["answer"]
+        assert code in (200, 503), (code, body)
+        assert body.get("why"), body
+    finally:
+        hung.send_signal(signal.SIGCONT)
+    wait_until("the collector to reconnect",
+               lambda: cluster_status(c)[0] == 200 and cluster_status(c)[1].get("connected")
+               and "why" not in cluster_status(c)[1], 60)
