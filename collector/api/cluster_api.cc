@@ -106,7 +106,8 @@ class status_stream final : public body_stream {
     closed_ = true;
     wake_ = nullptr;
   }
-  std::size_t memory_bound() const override { return 1 << 20; }
+  // About 200 bytes a source: room for a thousand.
+  std::size_t memory_bound() const override { return 256 * 1024; }
 
  private:
   std::mutex mu_;
@@ -127,7 +128,16 @@ http_reply cluster_status(request_ctx& ctx) {
     return r;
   }
   auto stream = std::make_shared<status_stream>();
-  ctx.svc.cluster->read_status_async([stream](cluster_node::status s) { stream->answer(status_json(s)); });
+  if (auto refused = ctx.svc.cluster->read_status_async(
+          [stream](cluster_node::status s) { stream->answer(status_json(s)); });
+      !refused.empty()) {
+    auto c = ctx.svc.cluster->counters();
+    c.why = std::move(refused);
+    http_reply r;
+    r.status = 503;
+    r.body = status_json(c);
+    return r;
+  }
   http_reply r;
   r.stream = stream;
   return r;

@@ -1,5 +1,7 @@
 #include "collector/app/collector_app.h"
 
+#include <sched.h>
+
 #include <ctime>
 #include <atomic>
 #include <map>
@@ -50,6 +52,16 @@
 namespace hopwire::collector {
 
 namespace {
+
+// The cores this process may run on (its CPU affinity, as taskset or a
+// systemd CPUAffinity= set it), 1 to 64.
+unsigned usable_cores() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  const int n = sched_getaffinity(0, sizeof set, &set) == 0 ? CPU_COUNT(&set)
+                                                             : static_cast<int>(std::thread::hardware_concurrency());
+  return static_cast<unsigned>(std::clamp(n, 1, 64));
+}
 
 // Re-reads the fleet part of the config file and hands it to the planner.
 // An invalid file changes nothing; the errors come back, one per line.
@@ -310,8 +322,7 @@ int run_collector(const settings& cfg, const std::string& config_file) {
   bus.start();
 
   // Declared after everything the sessions use, so it is destroyed first.
-  const unsigned n_threads =
-      cfg.threads ? cfg.threads : std::clamp(std::thread::hardware_concurrency(), 1u, 64u);
+  const unsigned n_threads = cfg.threads ? cfg.threads : usable_cores();
   boost::asio::io_context io(static_cast<int>(n_threads));
   http_server server(io,
                      http_server_parts{routes, auth, limiter, answers, net, remote_link::factory(links),
@@ -322,7 +333,7 @@ int run_collector(const settings& cfg, const std::string& config_file) {
   const auto ep = server.http_endpoint();
   const bool tls = !cfg.server.tls_cert.empty();
   const std::string host = ep.address().is_v6() ? "[" + ep.address().to_string() + "]" : ep.address().to_string();
-  spdlog::info("hopwire-collector {} listening on {}://{}:{} (sensors: {}://{}:{}{}), state in {}, {} threads",
+  spdlog::info("hopwire-collector {} listening on {}://{}:{} (sensors: {}://{}:{}{}), state in {}, threads: {}",
                kVersion, tls ? "https" : "http", host, ep.port(), tls ? "wss" : "ws", host, ep.port(),
                hopwire::protocol::kWebSocketPath, cfg.state_dir.string(), n_threads);
   if (!ep.address().is_loopback())

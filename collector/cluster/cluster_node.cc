@@ -209,7 +209,7 @@ struct cluster_node::impl {
   std::thread claimer;  // claims
 
   // read_status_async: one read of the bucket answers everyone waiting.
-  static constexpr std::size_t kMaxStatusWaiting = 256;
+  static constexpr std::size_t kMaxStatusWaiting = 32;
   std::mutex status_mu;
   std::condition_variable status_cv;
   std::vector<std::function<void(cluster_node::status)>> status_waiting;
@@ -960,22 +960,16 @@ void cluster_node::status_loop() {
   }
 }
 
-void cluster_node::read_status_async(std::function<void(status)> done) {
-  std::string refused;
+std::string cluster_node::read_status_async(std::function<void(status)> done) {
   {
     std::lock_guard lock(p_->status_mu);
-    if (p_->status_stopping) refused = "the collector is stopping";
-    else if (p_->status_waiting.size() >= impl::kMaxStatusWaiting)
-      refused = "too many status requests are waiting for NATS; try again";
-    else p_->status_waiting.push_back(std::move(done));
+    if (p_->status_stopping) return "the collector is stopping";
+    if (p_->status_waiting.size() >= impl::kMaxStatusWaiting)
+      return "too many status requests are waiting for NATS; try again";
+    p_->status_waiting.push_back(std::move(done));
   }
-  if (refused.empty()) {
-    p_->status_cv.notify_one();
-    return;
-  }
-  status s = counters();
-  s.why = refused;
-  done(std::move(s));
+  p_->status_cv.notify_one();
+  return {};
 }
 
 void cluster_node::stop() {
@@ -1165,9 +1159,20 @@ cluster_node::status cluster_node::read_status() {
     s.why = "listing the sources: " + nats_text(st);
     return s;
   }
+  // The first failed read ends the answer, saying so: a hung NATS would
+  // otherwise cost its timeout once per source.
   for (const auto& k : ks) {
     cluster_source_record r;
-    if (p_->read(k, r) == NATS_OK && r.revision) s.sources.push_back(std::move(r));
+    if (const natsStatus st = p_->read(k, r); st != NATS_OK) {
+      s.why = "reading source " + k + ": " + nats_text(st) + " (" + std::to_string(s.sources.size()) + " of " +
+              std::to_string(ks.size()) + " read)";
+      break;
+    }
+    if (r.revision) s.sources.push_back(std::move(r));
+    if (p_->stopping_now()) {
+      s.why = "the collector is stopping";
+      break;
+    }
   }
   std::sort(s.sources.begin(), s.sources.end(),
             [](const auto& a, const auto& b) { return a.uuid < b.uuid; });

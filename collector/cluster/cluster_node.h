@@ -145,9 +145,10 @@ class cluster_node {
   status read_status();
   // The same on the cluster's own thread, for the HTTP threads (which also
   // carry the sensors' links and must not wait on NATS): `done` is called
-  // there, or at once with `why` set when too many wait or the node stops.
-  // Requests waiting together share one read.
-  void read_status_async(std::function<void(status)> done);
+  // there, once. Requests waiting together share one read. Returns why the
+  // request was not taken (too many wait, or the node stops; `done` is then
+  // never called), else empty.
+  std::string read_status_async(std::function<void(status)> done);
   // The same without reading the bucket (no sources; no NATS round trip):
   // for /metrics.
   status counters() const;

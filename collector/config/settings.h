@@ -50,7 +50,7 @@ struct settings {
   server_config server;
   std::filesystem::path state_dir = "/var/lib/hopwire";
   // Threads that serve HTTP and the sensors' links and run ingest; 0: one
-  // per core (std::thread::hardware_concurrency, resolved at start).
+  // per core it may run on (its CPU affinity, resolved at start).
   unsigned threads = 0;
   std::string log_level = "info";
   // Unset: derived from memory (default_max_devices); 0: no limit.
