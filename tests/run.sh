@@ -6,7 +6,7 @@ set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 "$top/deploy/build.sh" "$top/build"
 
-echo "== sensor-only build (no RocksDB, yaml-cpp, RapidJSON or libnats may be found or linked)"
+echo "== sensor-only build (no RocksDB, yaml-cpp or RapidJSON may be found; neither sensor may link them or libnats)"
 cmake -S "$top" -B "$top/build-sensor-only" -G Ninja -DCMAKE_BUILD_TYPE=Release \
   -DHOPWIRE_SENSOR_ONLY=ON -DHOPWIRE_BUILD_TESTS=OFF \
   -DCMAKE_DISABLE_FIND_PACKAGE_RocksDB=ON -DCMAKE_DISABLE_FIND_PACKAGE_yaml-cpp=ON \

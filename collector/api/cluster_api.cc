@@ -117,27 +117,25 @@ class status_stream final : public body_stream {
   std::function<void()> wake_;
 };
 
+// 503 with what this node knows, and why there is no more.
+http_reply unavailable(cluster_node::status s, std::string why) {
+  if (!why.empty()) s.why = std::move(why);
+  http_reply r;
+  r.status = 503;
+  r.body = status_json(s);
+  return r;
+}
+
 http_reply cluster_status(request_ctx& ctx) {
   if (!ctx.svc.cluster)
     return text_reply(404, "this collector is standalone: there is no cluster: section in its config (docs/cluster.md)");
-  // Cut off from NATS: say so now, from what this node knows.
-  if (auto c = ctx.svc.cluster->counters(); !c.why.empty()) {
-    http_reply r;
-    r.status = 503;
-    r.body = status_json(c);
-    return r;
-  }
+  // Cut off from NATS: say so now.
+  if (auto c = ctx.svc.cluster->counters(); !c.why.empty()) return unavailable(std::move(c), {});
   auto stream = std::make_shared<status_stream>();
   if (auto refused = ctx.svc.cluster->read_status_async(
           [stream](cluster_node::status s) { stream->answer(status_json(s)); });
-      !refused.empty()) {
-    auto c = ctx.svc.cluster->counters();
-    c.why = std::move(refused);
-    http_reply r;
-    r.status = 503;
-    r.body = status_json(c);
-    return r;
-  }
+      !refused.empty())
+    return unavailable(ctx.svc.cluster->counters(), std::move(refused));
   http_reply r;
   r.stream = stream;
   return r;
