@@ -1,17 +1,23 @@
-// /cluster/status.json: this collector's place in the cluster
-// (docs/cluster.md) — its node id, its NATS connection, and every source's
-// cluster-wide record: owner, epoch, last acknowledged batch and counts.
-// Standalone it answers 404 with a sentence.
+// Cluster mode's own routes (docs/cluster.md): /cluster/status.json —
+// this collector's place in the cluster, its NATS connection, and every
+// source's cluster-wide record — and /cluster/devices.json, the fleet's
+// device list gathered from every collector and merged by MAC. Standalone
+// they answer 404 with a sentence.
 #include <algorithm>
+#include <cstring>
 #include <memory>
 #include <mutex>
+#include <unordered_map>
 
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include "collector/api/device_list.h"
 #include "collector/api/json_reply.h"
 #include "collector/api/routes_all.h"
 #include "collector/cluster/cluster_node.h"
+#include "collector/persist/device_codec.h"
+#include "collector/track/device_merge.h"
 #include "common/clock.h"
 
 namespace hopwire::collector {
@@ -74,45 +80,72 @@ std::string status_json(const cluster_node::status& s) {
   return std::string(buf.GetString(), buf.GetSize());
 }
 
-// The answer once the cluster's thread has read the bucket: the HTTP
-// thread that asked also carries sensors' links and must not wait on NATS.
-class status_stream final : public body_stream {
+// An answer that comes from the cluster's thread (the HTTP thread that
+// asked also carries sensors' links and must not wait on NATS): nothing
+// until answer(), then `head`, then what `list` streams (if any) and
+// `tail`. `keep` holds what the list reads from.
+class deferred_stream final : public body_stream {
  public:
-  void answer(std::string body) {
+  explicit deferred_stream(std::size_t memory_bound) : bound_(memory_bound) {}
+  void answer(std::string head, std::shared_ptr<body_stream> list = {}, std::shared_ptr<void> keep = {},
+              std::string tail = {}) {
     std::function<void()> wake;
     {
       std::lock_guard lock(mu_);
       if (closed_) return;
-      body_ = std::move(body);
+      head_ = std::move(head);
+      list_ = std::move(list);
+      keep_ = std::move(keep);
+      tail_ = std::move(tail);
       ready_ = true;
       wake = std::move(wake_);
     }
     if (wake) wake();
   }
   bool pull(std::string& out, std::size_t max, std::function<void()> wake) override {
-    std::lock_guard lock(mu_);
+    std::unique_lock lock(mu_);
     if (!ready_) {
       wake_ = std::move(wake);
       return !closed_;
     }
-    const std::size_t n = std::min(max, body_.size() - head_);
-    out.append(body_, head_, n);
-    head_ += n;
-    return n > 0;
+    if (head_pos_ < head_.size()) {
+      const std::size_t n = std::min(max, head_.size() - head_pos_);
+      out.append(head_, head_pos_, n);
+      head_pos_ += n;
+      return true;
+    }
+    if (list_) {
+      auto list = list_;
+      lock.unlock();
+      const std::size_t before = out.size();
+      if (list->pull(out, max, wake) || out.size() > before) return true;
+      lock.lock();
+      list_.reset();
+      keep_.reset();
+    }
+    out += tail_;
+    const bool more = !tail_.empty();
+    tail_.clear();
+    return more;
   }
   void delivered(std::size_t) override {}
   void close() override {
     std::lock_guard lock(mu_);
     closed_ = true;
     wake_ = nullptr;
+    if (list_) list_->close();
+    list_.reset();
+    keep_.reset();
   }
-  // About 200 bytes a source: room for a thousand.
-  std::size_t memory_bound() const override { return 256 * 1024; }
+  std::size_t memory_bound() const override { return bound_; }
 
  private:
+  const std::size_t bound_;
   std::mutex mu_;
-  std::string body_;
-  std::size_t head_ = 0;
+  std::string head_, tail_;
+  std::size_t head_pos_ = 0;
+  std::shared_ptr<body_stream> list_;
+  std::shared_ptr<void> keep_;
   bool ready_ = false, closed_ = false;
   std::function<void()> wake_;
 };
@@ -131,11 +164,191 @@ http_reply cluster_status(request_ctx& ctx) {
     return text_reply(404, "this collector is standalone: there is no cluster: section in its config (docs/cluster.md)");
   // Cut off from NATS: say so now.
   if (auto c = ctx.svc.cluster->counters(); !c.why.empty()) return unavailable(std::move(c), {});
-  auto stream = std::make_shared<status_stream>();
+  // About 200 bytes a source: room for a thousand.
+  auto stream = std::make_shared<deferred_stream>(256 * 1024);
   if (auto refused = ctx.svc.cluster->read_status_async(
           [stream](cluster_node::status s) { stream->answer(status_json(s)); });
       !refused.empty())
     return unavailable(ctx.svc.cluster->counters(), std::move(refused));
+  http_reply r;
+  r.stream = stream;
+  return r;
+}
+
+// ---- The fleet's device list -------------------------------------------
+//
+// Each collector answers a "devices" query with its own devices in their
+// stored form (persist/device_codec.h: sources by UUID), as entries
+// [kind u8][length u32][bytes]: 'S' a source (UUID, NUL, name) before the
+// first device that names it, 'D' a device record. The asking collector
+// decodes every share into a tracker of its own, folding the records of
+// one MAC into one device (track/device_merge.h), and streams that tracker
+// with the list code every device route uses: fields, regex and windows
+// as on /devices/views/all/devices.json.
+
+constexpr char kSourceEntry = 'S', kDeviceEntry = 'D';
+
+void append_entry(std::string& out, char kind, std::string_view bytes) {
+  out.push_back(kind);
+  const auto n = static_cast<std::uint32_t>(bytes.size());
+  char len[4];
+  std::memcpy(len, &n, 4);
+  out.append(len, 4);
+  out.append(bytes);
+}
+
+// This collector's share: every device, a few copied at a time.
+void answer_devices(const device_tracker& t, const cluster_node::query_send& send) {
+  auto reader = t.read_all();
+  constexpr std::size_t kCopies = 16;
+  auto copies = std::make_unique<device[]>(kCopies);
+  std::vector<bool> sent;  // by source index
+  std::vector<std::uint32_t> fresh;
+  std::string part, rec;
+  while (const std::size_t n = reader.next(copies.get(), kCopies)) {
+    for (std::size_t i = 0; i < n; ++i) {
+      rec.clear();
+      fresh.clear();
+      encode_device(copies[i], [&](std::uint32_t idx) {
+        if (idx >= sent.size()) sent.resize(idx + 1, false);
+        if (!sent[idx]) sent[idx] = true, fresh.push_back(idx);
+        return t.source(idx).uuid;
+      }, rec);
+      for (const auto idx : fresh) {
+        const auto src = t.source(idx);
+        append_entry(part, kSourceEntry, src.uuid + std::string(1, '\0') + src.name);
+      }
+      append_entry(part, kDeviceEntry, rec);
+      if (part.size() >= cluster_node::kQueryPart) {
+        send(part);
+        part.clear();
+      }
+    }
+  }
+  if (!part.empty()) send(part);
+}
+
+// The merged fleet: a tracker of its own (with its own source numbering),
+// kept alive by the stream that writes it.
+struct fleet_devices {
+  source_table sources;
+  std::unique_ptr<device_tracker> tracker;
+  struct share {
+    std::string node;
+    std::size_t devices = 0, bytes = 0, damaged = 0;
+  };
+  std::vector<share> shares;
+  std::vector<std::pair<std::string, std::string>> missing;
+  std::size_t merged = 0;  // records folded into a device another share had
+};
+
+std::shared_ptr<fleet_devices> merge_fleet(const cluster_node::gathered& g, const oui_table& ouis) {
+  auto f = std::make_shared<fleet_devices>();
+  f->missing = g.missing;
+  std::unordered_map<std::uint64_t, std::unique_ptr<device>> by_mac;
+  const source_index_of index_of = [&f](const std::string& uuid) { return f->sources.index_of(uuid, {}); };
+  for (const auto& sh : g.answered) {
+    fleet_devices::share s{sh.node};
+    for (const auto& part : sh.parts) {
+      s.bytes += part.size();
+      std::size_t pos = 0;
+      while (part.size() - pos >= 5) {
+        const char kind = part[pos];
+        std::uint32_t len = 0;
+        std::memcpy(&len, part.data() + pos + 1, 4);
+        if (part.size() - pos - 5 < len) {
+          ++s.damaged;
+          break;
+        }
+        const std::string_view bytes(part.data() + pos + 5, len);
+        pos += 5 + len;
+        if (kind == kSourceEntry) {
+          const auto nul = bytes.find('\0');
+          f->sources.index_of(std::string(bytes.substr(0, nul)),
+                              nul == std::string_view::npos ? std::string() : std::string(bytes.substr(nul + 1)));
+        } else if (kind == kDeviceEntry) {
+          auto d = std::make_unique<device>();
+          if (!decode_device(bytes, *d, index_of)) {
+            ++s.damaged;
+            continue;
+          }
+          ++s.devices;
+          auto [it, fresh] = by_mac.try_emplace(d->mac.v);
+          if (fresh) {
+            it->second = std::move(d);
+          } else {
+            merge_device(*it->second, *d);
+            ++f->merged;
+          }
+        }
+      }
+    }
+    f->shares.push_back(s);
+  }
+  std::vector<std::unique_ptr<device>> all;
+  all.reserve(by_mac.size());
+  for (auto& [mac, d] : by_mac) all.push_back(std::move(d));
+  f->tracker = std::make_unique<device_tracker>(device_tracker::options{}, ouis, f->sources);
+  f->tracker->restore(std::move(all));
+  return f;
+}
+
+// {"hopwire.cluster.collectors": [who answered, with how many devices],
+//  "hopwire.cluster.missing": [who did not, and why],
+//  "kismet.device.list": [the merged devices]} — the list streamed from
+// the merged tracker once every collector has answered or timed out.
+std::string fleet_head(const fleet_devices& f) {
+  rapidjson::StringBuffer buf;
+  jsonw::writer w(buf);
+  w.StartObject();
+  w.Key("hopwire.cluster.collectors");
+  w.StartArray();
+  for (const auto& s : f.shares) {
+    w.StartObject();
+    jsonw::kv(w, "node_id", s.node);
+    jsonw::kv(w, "devices", std::uint64_t{s.devices});
+    jsonw::kv(w, "bytes", std::uint64_t{s.bytes});
+    if (s.damaged) jsonw::kv(w, "damaged_records", std::uint64_t{s.damaged});
+    w.EndObject();
+  }
+  w.EndArray();
+  w.Key("hopwire.cluster.missing");
+  w.StartArray();
+  for (const auto& [node, why] : f.missing) {
+    w.StartObject();
+    jsonw::kv(w, "node_id", node);
+    jsonw::kv(w, "why", why);
+    w.EndObject();
+  }
+  w.EndArray();
+  jsonw::kv(w, "hopwire.cluster.devices", std::uint64_t{f.tracker->device_count()});
+  jsonw::kv(w, "hopwire.cluster.merged_records", std::uint64_t{f.merged});
+  w.EndObject();
+  // The object is left open for the list.
+  std::string head(buf.GetString(), buf.GetSize());
+  head.pop_back();
+  head += ",\"kismet.device.list\":";
+  return head;
+}
+
+http_reply fleet_device_list(request_ctx& ctx) {
+  if (!ctx.svc.cluster)
+    return text_reply(404, "this collector is standalone: there is no cluster: section in its config (docs/cluster.md)");
+  list_request req;
+  http_reply err;
+  if (!prepare_list(ctx, req, err)) return err;
+  if (auto c = ctx.svc.cluster->counters(); !c.why.empty()) return unavailable(std::move(c), {});
+  // The list's own bound, and the head (a line per collector).
+  auto stream = std::make_shared<deferred_stream>(512 * 1024);
+  const oui_table& ouis = ctx.svc.tracker->ouis();
+  auto refused = ctx.svc.cluster->gather_async(
+      R"({"q":"devices"})", [stream, req = std::move(req), &ouis](cluster_node::gathered g) mutable {
+        if (!g.why.empty()) g.missing.emplace_back("", g.why);
+        auto f = merge_fleet(g, ouis);
+        auto list = stream_devices(out_format::json, std::move(req), f->tracker->read_all(), *f->tracker).stream;
+        stream->answer(fleet_head(*f), std::move(list), f, "}");
+      });
+  if (!refused.empty()) return unavailable(ctx.svc.cluster->counters(), std::move(refused));
   http_reply r;
   r.stream = stream;
   return r;
@@ -148,6 +361,18 @@ void add_cluster_routes(route_table& t, api_context& api) {
             "Cluster mode: this node, its NATS connection, and every source's cluster-wide record (owner, last "
             "acknowledged batch, counts)",
             cluster_status);
+  const char* fleet_summary =
+      "Cluster mode: the fleet's devices, gathered from every live collector and merged by MAC (POST: fields, "
+      "regex, start, length as on the device lists)";
+  add_route(t, api, "GET", "/cluster/devices.json", kReadRole, fleet_summary, fleet_device_list);
+  add_route(t, api, "POST", "/cluster/devices.json", kReadRole, fleet_summary, fleet_device_list, kListCommandLimit);
+}
+
+void serve_fleet_queries(cluster_node& cluster, const device_tracker& tracker) {
+  cluster.serve([&tracker](const std::string& request, const cluster_node::query_send& send) {
+    if (request != R"({"q":"devices"})") throw std::runtime_error("unknown fleet query: " + request.substr(0, 80));
+    answer_devices(tracker, send);
+  });
 }
 
 }  // namespace hopwire::collector

@@ -28,6 +28,9 @@ void add_ui_routes(route_table& t, api_context& api);
 void add_message_routes(route_table& t, api_context& api);
 void add_alert_routes(route_table& t, api_context& api);
 void add_cluster_routes(route_table& t, api_context& api);
+// Cluster mode: this collector's answers to the others' fleet queries
+// (its share of /cluster/devices.json).
+void serve_fleet_queries(cluster_node& cluster, const device_tracker& tracker);
 // Kismet's REST surface beyond the routes above (docs/kismet-compat.md);
 // added after them, since some give their routes Kismet's other formats.
 void add_kismet_system_routes(route_table& t, api_context& api);

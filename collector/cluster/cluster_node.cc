@@ -216,6 +216,19 @@ struct cluster_node::impl {
   bool status_stopping = false;
   std::thread status_reader;
 
+  // Fleet queries: this node's answers (on a libnats thread for the
+  // others' requests) and its own gathers (on the query thread).
+  natsSubscription* query_sub = nullptr;
+  done_flag query_done;
+  std::mutex answer_mu;  // guards answer, apart: it runs long
+  std::function<void(const std::string&, const cluster_node::query_send&)> answer;
+  static constexpr std::size_t kMaxQueriesWaiting = 8;
+  std::mutex query_mu;
+  std::condition_variable query_cv;
+  std::deque<std::pair<std::string, std::function<void(cluster_node::gathered)>>> queries;
+  bool query_stopping = false;
+  std::thread query_worker;
+
   // Membership and shared tables: the beat thread, once a second.
   std::uint64_t incarnation = 0;
   std::uint64_t started_ns = 0;
@@ -543,6 +556,52 @@ struct cluster_node::impl {
     }
     if (const char* reply = natsMsg_GetReply(msg))
       natsConnection_Publish(nc, reply, answer.data(), static_cast<int>(answer.size()));
+    natsMsg_Destroy(msg);
+  }
+
+  std::string subject_query(const std::string& node) const { return "hopwire.query." + node; }
+
+  // Each part of an answer goes out as [seq u32][flags u8][bytes]; flag 1
+  // ends the answer, flag 2 makes the bytes its error.
+  static std::string query_part(std::uint32_t seq, std::uint8_t flags, std::string_view bytes) {
+    std::string m(5, '\0');
+    std::memcpy(m.data(), &seq, 4);
+    m[4] = static_cast<char>(flags);
+    m.append(bytes);
+    return m;
+  }
+  // Runs this node's answer to `request`, handing each part to `out`; an
+  // error (or no answer function) becomes an error part.
+  void run_answer(const std::string& request, const std::function<void(std::uint8_t, std::string_view)>& out) {
+    std::string error;
+    {
+      std::lock_guard lock(answer_mu);
+      if (!answer) {
+        error = cfg.node_id + " answers no fleet queries";
+      } else {
+        try {
+          answer(request, [&](std::string_view part) { out(0, part); });
+        } catch (const std::exception& e) {
+          error = e.what();
+        }
+      }
+    }
+    if (error.empty()) out(1, {});
+    else out(2, error);
+  }
+  static void on_query(natsConnection* nc, natsSubscription*, natsMsg* msg, void* self) {
+    auto* p = static_cast<impl*>(self);
+    if (const char* reply = natsMsg_GetReply(msg)) {
+      const std::string request(natsMsg_GetData(msg), static_cast<std::size_t>(natsMsg_GetDataLength(msg)));
+      const std::string to = reply;
+      std::uint32_t seq = 0;
+      bool failed = false;
+      p->run_answer(request, [&](std::uint8_t flags, std::string_view bytes) {
+        if (failed) return;
+        const std::string m = query_part(seq++, flags, bytes);
+        if (natsConnection_Publish(nc, to.c_str(), m.data(), static_cast<int>(m.size())) != NATS_OK) failed = true;
+      });
+    }
     natsMsg_Destroy(msg);
   }
 
@@ -926,6 +985,10 @@ cluster_node::cluster_node(const cluster_config& cfg) : p_(std::make_unique<impl
     check(natsConnection_Subscribe(&p_->ctl, p_->nc, p_->subject_ctl(cfg.node_id).c_str(), &impl::on_ctl, p_.get()),
           "subscribing to " + p_->subject_ctl(cfg.node_id));
     natsSubscription_SetOnCompleteCB(p_->ctl, &done_flag::on_done, &p_->ctl_done);
+    check(natsConnection_Subscribe(&p_->query_sub, p_->nc, p_->subject_query(cfg.node_id).c_str(), &impl::on_query,
+                                   p_.get()),
+          "subscribing to " + p_->subject_query(cfg.node_id));
+    natsSubscription_SetOnCompleteCB(p_->query_sub, &done_flag::on_done, &p_->query_done);
     // Another live process with this node id would share its claims and
     // its release subject: refuse to start. Live means its heartbeat key
     // changes while this one watches, so no clocks are compared. When
@@ -944,6 +1007,151 @@ cluster_node::cluster_node(const cluster_config& cfg) : p_(std::make_unique<impl
   p_->claimer = std::thread([this] { p_->run_claims(); });
   p_->beat = std::thread([this] { p_->beat_loop(); });
   p_->status_reader = std::thread([this] { status_loop(); });
+  p_->query_worker = std::thread([this] { query_loop(); });
+}
+
+void cluster_node::serve(std::function<void(const std::string&, const query_send&)> answer) {
+  std::lock_guard lock(p_->answer_mu);
+  p_->answer = std::move(answer);
+}
+
+std::string cluster_node::gather_async(std::string request, std::function<void(gathered)> done) {
+  {
+    std::lock_guard lock(p_->query_mu);
+    if (p_->query_stopping) return "the collector is stopping";
+    if (p_->queries.size() >= impl::kMaxQueriesWaiting) return "too many fleet queries are waiting; try again";
+    p_->queries.emplace_back(std::move(request), std::move(done));
+  }
+  p_->query_cv.notify_one();
+  return {};
+}
+
+void cluster_node::query_loop() {
+  std::unique_lock lock(p_->query_mu);
+  while (true) {
+    p_->query_cv.wait(lock, [this] { return p_->query_stopping || !p_->queries.empty(); });
+    if (p_->query_stopping) return;
+    auto q = std::move(p_->queries.front());
+    p_->queries.pop_front();
+    lock.unlock();
+    q.second(gather(q.first));
+    lock.lock();
+  }
+}
+
+cluster_node::gathered cluster_node::gather(const std::string& request) {
+  gathered g;
+  if (!reachable()) {
+    g.why = unreachable_why();
+    return g;
+  }
+  std::vector<std::string> others;
+  {
+    std::lock_guard lock(p_->beat_mu);
+    for (const auto& n : p_->nodes_seen)
+      if (n.live && n.node_id != p_->cfg.node_id) others.push_back(n.node_id);
+  }
+  std::sort(others.begin(), others.end());
+  others.erase(std::unique(others.begin(), others.end()), others.end());
+
+  // One inbox and subscription per node: NATS's "no responders" (a node
+  // gone since its last heartbeat) then says which node it is about.
+  struct pending {
+    std::string node;
+    natsSubscription* sub = nullptr;
+    std::vector<std::string> parts;
+    std::uint32_t next = 0;
+    bool done = false;
+    std::string why;
+    std::chrono::steady_clock::time_point heard = std::chrono::steady_clock::now();
+  };
+  std::vector<pending> asked;
+  for (const auto& n : others) {
+    auto& a = asked.emplace_back();
+    a.node = n;
+    natsInbox* inbox = nullptr;
+    natsStatus st = natsInbox_Create(&inbox);
+    if (st == NATS_OK) st = natsConnection_SubscribeSync(&a.sub, p_->nc, inbox);
+    // The whole answer may be queued here before this thread reads it.
+    if (st == NATS_OK) st = natsSubscription_SetPendingLimits(a.sub, -1, 1 << 30);
+    if (st == NATS_OK)
+      st = natsConnection_PublishRequest(p_->nc, p_->subject_query(n).c_str(), inbox, request.data(),
+                                         static_cast<int>(request.size()));
+    if (inbox) natsInbox_Destroy(inbox);
+    if (st != NATS_OK) a.done = true, a.why = "could not ask it: " + nats_text(st);
+  }
+  if (!asked.empty()) natsConnection_FlushTimeout(p_->nc, 2000);
+  // This node's own share, while the others work on theirs.
+  {
+    gathered::share mine{p_->cfg.node_id, {}};
+    std::string error;
+    p_->run_answer(request, [&](std::uint8_t flags, std::string_view bytes) {
+      if (flags == 0) mine.parts.emplace_back(bytes);
+      if (flags == 2) error.assign(bytes);
+    });
+    if (error.empty()) g.answered.push_back(std::move(mine));
+    else g.missing.emplace_back(p_->cfg.node_id, error);
+  }
+  // The others: an answer may take long, but not 2 s without a part.
+  constexpr auto kIdle = std::chrono::seconds(2);
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  for (auto& a : asked) a.heard = std::chrono::steady_clock::now();
+  while (true) {
+    bool open = false, progressed = false;
+    const auto now = std::chrono::steady_clock::now();
+    for (auto& a : asked) {
+      if (a.done) continue;
+      int queued = 0;
+      natsSubscription_GetPending(a.sub, &queued, nullptr);
+      if (queued <= 0) {
+        if (now - a.heard > kIdle) a.done = true, a.why = "did not answer within 2 s";
+        else if (now > give_up) a.done = true, a.why = "its answer took more than 60 s";
+        open |= !a.done;
+        continue;
+      }
+      natsMsg* m = nullptr;
+      const natsStatus st = natsSubscription_NextMsg(&m, a.sub, 100);
+      progressed = true;
+      a.heard = now;
+      if (st == NATS_NO_RESPONDERS) {
+        a.done = true, a.why = "is not answering on " + p_->subject_query(a.node) + " (gone since its heartbeat)";
+      } else if (st != NATS_OK) {
+        a.done = true, a.why = "its answer was cut off: " + nats_text(st);
+      } else {
+        const int len = natsMsg_GetDataLength(m);
+        const char* data = natsMsg_GetData(m);
+        std::uint32_t seq = 0;
+        if (len < 5) {
+          a.done = true, a.why = "sent a part too short to read";
+        } else if (std::memcpy(&seq, data, 4), seq != a.next) {
+          a.done = true, a.why = "parts of its answer were lost (NATS dropped them: a slow consumer)";
+        } else {
+          ++a.next;
+          const auto flags = static_cast<std::uint8_t>(data[4]);
+          if (flags & 2) a.done = true, a.why.assign(data + 5, static_cast<std::size_t>(len - 5));
+          else if (flags & 1) a.done = true;
+          else a.parts.emplace_back(data + 5, static_cast<std::size_t>(len - 5));
+        }
+        natsMsg_Destroy(m);
+      }
+      open |= !a.done;
+    }
+    if (!open) break;
+    if (!progressed) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  for (auto& a : asked) {
+    if (!a.sub) continue;
+    natsSubscription_Unsubscribe(a.sub);
+    natsSubscription_Destroy(a.sub);
+    a.sub = nullptr;
+  }
+  for (auto& a : asked) {
+    if (a.why.empty()) g.answered.push_back({a.node, std::move(a.parts)});
+    else g.missing.emplace_back(a.node, a.why);
+  }
+  std::sort(g.answered.begin(), g.answered.end(),
+            [](const gathered::share& x, const gathered::share& y) { return x.node < y.node; });
+  return g;
 }
 
 void cluster_node::status_loop() {
@@ -992,6 +1200,20 @@ void cluster_node::stop() {
   }
   p_->status_cv.notify_all();
   if (p_->status_reader.joinable()) p_->status_reader.join();
+  std::deque<std::pair<std::string, std::function<void(gathered)>>> unasked;
+  {
+    std::lock_guard lock(p_->query_mu);
+    p_->query_stopping = true;
+    unasked = std::move(p_->queries);
+    p_->queries.clear();
+  }
+  p_->query_cv.notify_all();
+  if (p_->query_worker.joinable()) p_->query_worker.join();
+  for (auto& q : unasked) {
+    gathered g;
+    g.why = "the collector is stopping";
+    q.second(std::move(g));
+  }
   for (auto& done : unanswered) {
     status s = counters();
     s.why = "the collector is stopping";
@@ -1008,6 +1230,11 @@ void cluster_node::stop() {
     p_->auth_kv = nullptr;
   }
   close_subscription(p_->ctl, p_->ctl_done);
+  close_subscription(p_->query_sub, p_->query_done);
+  {
+    std::lock_guard lock(p_->answer_mu);
+    p_->answer = nullptr;
+  }
   {
     std::lock_guard lock(p_->subs_mu);
     for (auto& e : p_->subs) close_subscription(e.sub, e.done);

@@ -23,6 +23,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "collector/config/settings.h"
@@ -119,6 +120,33 @@ class cluster_node {
   bool reachable() const;
   std::string unreachable_why() const;
 
+  // Fleet queries (docs/cluster.md, "Queries"): every collector answers on
+  // `hopwire.query.<node-id>`. `answer(request, send)` runs on a libnats
+  // thread for a request from another collector, and on the cluster's own
+  // thread for this one's; it calls `send` with each part of its answer
+  // (at most about kQueryPart bytes: NATS caps a message at 1 MiB) and
+  // returns. An exception it throws is the answer's error.
+  static constexpr std::size_t kQueryPart = 256 * 1024;
+  using query_send = std::function<void(std::string_view part)>;
+  void serve(std::function<void(const std::string& request, const query_send& send)> answer);
+
+  // What every live collector answered, in node-id order, and who did not
+  // (no answer for 2 s, lost parts, an error) with why. `why` is set when
+  // nothing could be asked (NATS unreachable).
+  struct gathered {
+    struct share {
+      std::string node;
+      std::vector<std::string> parts;
+    };
+    std::vector<share> answered;
+    std::vector<std::pair<std::string, std::string>> missing;  // node, why
+    std::string why;
+  };
+  // Asks every live collector, this one too, on the cluster's own thread;
+  // `done` is called there, once. Returns why the request was not taken
+  // (too many wait, or the node stops; `done` is then never called).
+  std::string gather_async(std::string request, std::function<void(gathered)> done);
+
   // For /cluster/status.json: this node, its connection, and every source
   // record in the bucket (read now; empty with `why` set when NATS fails).
   // A collector's heartbeat in `hopwire_nodes`, written every second.
@@ -155,6 +183,8 @@ class cluster_node {
 
  private:
   void status_loop();
+  void query_loop();
+  gathered gather(const std::string& request);
 
   struct impl;
   std::unique_ptr<impl> p_;

@@ -500,3 +500,140 @@ def test_status_waits_for_nats_off_the_http_thread(tmp_path, fleet):
     wait_until("the collector to reconnect",
                lambda: cluster_status(c)[0] == 200 and cluster_status(c)[1].get("connected")
                and "why" not in cluster_status(c)[1], 60)
+
+
+def fleet_devices(c, body=None):
+    if body is None:
+        status, raw = c.http.request("GET", "/cluster/devices.json", user="admin", password=c.password)
+    else:
+        status, raw = c.http.request("POST", "/cluster/devices.json", data=json.dumps(body).encode(), content_type="application/json",
+                                     user="admin", password=c.password)
+    assert status == 200, "GET /cluster/devices.json on %s: %d %r" % (c.workdir.name, status, raw[:300])
+    return json.loads(raw)
+
+
+# What a frame counted or not changes on a device.
+COUNTED_KEYS = {"kismet.device.base.packets.total", "kismet.device.base.packets.tx_total",
+                "kismet.device.base.packets.rx_total", "kismet.device.base.packets.llc",
+                "kismet.device.base.packets.error", "kismet.device.base.packets.data",
+                "kismet.device.base.packets.crypt", "kismet.device.base.datasize", "kismet.device.base.seenby",
+                "kismet.device.base.signal", "kismet.device.base.first_time", "kismet.device.base.last_time"}
+
+
+def comparable(d):
+    """A device as JSON, but for what is each collector's own clock, with
+    seen-by entries by UUID: two sources that first heard it in the same
+    frame (the same capture, replayed twice) are listed in whichever order
+    their sensors' first batches happened to arrive."""
+    d = dict(d)
+    d.pop("kismet.device.base.mod_time", None)
+    d["kismet.device.base.seenby"] = sorted(d["kismet.device.base.seenby"],
+                                            key=lambda s: s["kismet.common.seenby.uuid"])
+    return d
+
+
+def test_fleet_device_list_equals_a_single_collectors(tmp_path, fleet):
+    """Six sensors replay real captures to three collectors, two each; two
+    captures are heard by sensors on two collectors, so their devices are
+    in two collectors' trackers. /cluster/devices.json asked of each
+    collector equals, device by device and field by field (but for the
+    modification time, each collector's clock), the device list of one
+    standalone collector fed the same six sources — and each capture's
+    devices pass its ground truth (test_truth.py's checks). With a
+    collector killed, the answer names it as missing instead of waiting."""
+    from conftest import DATA
+    from test_truth import compare
+    nats, made = fleet
+    password = secrets.token_urlsafe(12)
+    cs = start_collectors(tmp_path, nats, made, password,
+                          [("collector-a", [0, 1, 2], "10s"), ("collector-b", [1, 2, 0], "10s"),
+                           ("collector-c", [2, 0, 1], "10s")])
+    caps = {n: DATA / n for n in ("wifite2_handshake_not_exists.cap", "aircrack_n-02.cap",
+                                  "aircrack_capture_wds-01.cap", "aircrack_test1.pcap",
+                                  "fragattacks_ping_I_E_R_E-fromclient.pcapng")}
+    plan = [("wifite2_handshake_not_exists.cap", 0), ("wifite2_handshake_not_exists.cap", 1),
+            ("aircrack_n-02.cap", 1), ("aircrack_n-02.cap", 2), ("aircrack_capture_wds-01.cap", 2),
+            ("aircrack_test1.pcap", 0), ("fragattacks_ping_I_E_R_E-fromclient.pcapng", 1)]
+    uuids = [str(uuidlib.uuid4()) for _ in plan]
+    sensors = [ClusterSensor(tmp_path, "s%d" % i, caps[cap], [cs[ci]], password, pps=4000, retry=False,
+                             uuid=uuids[i]) for i, (cap, ci) in enumerate(plan)]
+    for s in sensors:
+        assert s.wait(120) == 0, s.log()[-2000:]
+    want = {u: frame_count(caps[cap]) for u, (cap, _) in zip(uuids, plan)}
+    wait_until("every source's frames counted in the cluster",
+               lambda: all(records(cs[0]).get(u, {}).get("num_packets") == n for u, n in want.items()), 30)
+
+    # One standalone collector, the same sources (same UUIDs and names).
+    (tmp_path / "lone").mkdir()
+    lone = Collector(tmp_path / "lone", admin_password=password).start()
+    made.append(lone)
+    ls = [ClusterSensor(tmp_path, "s%d" % i, caps[cap], [lone], password, pps=4000, retry=False, uuid=uuids[i])
+          for i, (cap, _) in enumerate(plan)]
+    for s in ls:
+        assert s.wait(120) == 0, s.log()[-2000:]
+    single = {d["kismet.device.base.macaddr"]: d for d in lone.get("/devices/views/all/devices.json")}
+    assert len(single) > 20
+
+    # Each asks every collector whose heartbeat it has seen (one a second).
+    for c in cs:
+        wait_until("%s to see the three collectors" % c.workdir.name, lambda c=c: sorted(
+            n["node_id"] for n in cluster_status(c)[1]["nodes"] if n["live"]) == [x.workdir.name for x in cs], 10)
+    shares = {}
+    for c in cs:
+        got = fleet_devices(c)
+        assert got["hopwire.cluster.missing"] == [], got["hopwire.cluster.missing"]
+        shares[c.workdir.name] = {s["node_id"]: s["devices"] for s in got["hopwire.cluster.collectors"]}
+        assert sorted(shares[c.workdir.name]) == ["collector-a", "collector-b", "collector-c"]
+        devices = {d["kismet.device.base.macaddr"]: d for d in got["kismet.device.list"]}
+        assert got["hopwire.cluster.devices"] == len(devices)
+        assert sorted(devices) == sorted(single), (sorted(set(devices) - set(single)),
+                                                   sorted(set(single) - set(devices)))
+        exact = 0
+        for mac, d in devices.items():
+            f, one = comparable(d), comparable(single[mac])
+            if f == one:
+                exact += 1
+                continue
+            # Frames the tracker counts only on a device it knows (control
+            # frames, docs/cluster.md): one collector counts those that
+            # arrive after another source's frame made the device — which
+            # depends on how its sensors' batches interleaved — a collector
+            # whose own sensors had not made it yet does not.
+            other = sorted(k for k in set(f) | set(one) if f.get(k) != one.get(k) and k not in COUNTED_KEYS)
+            assert not other, (mac, [(k, f.get(k), one.get(k)) for k in other])
+            assert f["kismet.device.base.packets.total"] <= one["kismet.device.base.packets.total"], mac
+        assert exact >= 0.9 * len(devices), "%d of %d devices equal" % (exact, len(devices))
+        # Some devices were on two collectors: their records were folded.
+        assert got["hopwire.cluster.merged_records"] > 20
+        assert sum(shares[c.workdir.name].values()) == len(devices) + got["hopwire.cluster.merged_records"]
+        multi = [d for d in devices.values() if len(d["kismet.device.base.seenby"]) > 1]
+        assert multi, "no device was heard by two sources"
+
+    # Truth: each capture's devices in the fleet list (those its sources heard).
+    fleet_list = fleet_devices(cs[1])["kismet.device.list"]
+    for name, cap in caps.items():
+        mine = {u for u, (n, _) in zip(uuids, plan) if n == name}
+        devices = {d["kismet.device.base.macaddr"].lower(): d for d in fleet_list
+                   if mine & {s["kismet.common.seenby.uuid"] for s in d["kismet.device.base.seenby"]}}
+        truth = json.loads((DATA / (name + ".truth.json")).read_text())
+        problems = compare(cap, truth, devices)
+        assert not problems, "%s:\n%s" % (name, "\n".join(problems))
+
+    # Fields and windows work as on the device lists.
+    some = fleet_devices(cs[2], {"fields": ["kismet.device.base.macaddr", "kismet.device.base.packets.total"],
+                                 "start": 0, "length": 5})
+    assert len(some["kismet.device.list"]) == 5
+    assert all(sorted(d) == ["kismet.device.base.macaddr", "kismet.device.base.packets.total"]
+               for d in some["kismet.device.list"])
+
+    # A collector gone: the others answer at once and name it.
+    cs[2].kill9()
+    t0 = time.monotonic()
+    got = fleet_devices(cs[0])
+    assert time.monotonic() - t0 < 2.5
+    answered = {s["node_id"] for s in got["hopwire.cluster.collectors"]}
+    assert answered == {"collector-a", "collector-b"}, {k: v for k, v in got.items() if k != "kismet.device.list"}
+    missing = {m["node_id"]: m["why"] for m in got["hopwire.cluster.missing"]}
+    # Its heartbeat may still look live for up to 3 s: then it was asked and named.
+    assert set(missing) <= {"collector-c"}, missing
+    assert got["hopwire.cluster.devices"] < len(single)

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
+#include <functional>
 #include <map>
 #include <random>
 #include <set>
@@ -211,4 +213,205 @@ TEST(device_list_stream, memory_stays_at_a_chunk_however_long_the_list) {
   EXPECT_EQ(d.Size(), kDevices);
   EXPECT_GT(body.size(), 100 * kChunk);
   EXPECT_LE(most, s.memory_bound()) << "answer of " << body.size() << " bytes";
+}
+
+// ---- A device heard through several collectors (cluster fleet list) ----
+
+#include "collector/persist/device_codec.h"
+#include "collector/track/device_fields.h"
+#include "collector/track/device_merge.h"
+#include "sensor/capture_file.h"
+
+namespace {
+
+// Every stored field of a device as "path=value" lines, sources by UUID,
+// for comparing two devices field by field.
+struct flattener {
+  const source_table& sources;
+  std::vector<std::string> lines;
+  std::string at;
+  template <typename T>
+  void num(const char* n, const T& v) {
+    if constexpr (std::is_floating_point_v<T>) lines.push_back(at + n + "=" + std::to_string(v));
+    else lines.push_back(at + n + "=" + std::to_string(+v));
+  }
+  void flag(const char* n, const bool& v) { num(n, static_cast<int>(v)); }
+  void mac(const char* n, const mac_addr& m) { num(n, m.v); }
+  void str(const char* n, const std::string& s) { lines.push_back(at + n + "=" + s); }
+  void signal(const char* n, const signal_stats& s) {
+    const std::string base = at;
+    at += std::string(n) + ".";
+    num("last", s.last), num("min", s.min), num("max", s.max), flag("valid", s.valid);
+    at = base;
+  }
+  void source(const char* n, const std::uint32_t& idx) { lines.push_back(at + n + "=" + sources.get(idx).uuid); }
+  template <typename T, std::size_t N, typename Fn>
+  void list(const char* n, const compact_vec<T, N>& v, std::size_t, Fn&& fn) {
+    const std::string base = at;
+    for (std::size_t i = 0; i < v.size(); ++i) {
+      at = base + n + "[" + std::to_string(i) + "].";
+      fn(*this, v[i]);
+    }
+    at = base;
+    lines.push_back(at + n + ".size=" + std::to_string(v.size()));
+  }
+  template <typename T, typename Fn>
+  void optional(const char* n, const detail_ptr<T>& p, Fn&& fn) {
+    const std::string base = at;
+    at += std::string(n) + ".";
+    if (p) fn(*this, *p);
+    at = base;
+  }
+};
+
+std::vector<std::string> flatten(const device& d, const source_table& sources) {
+  flattener f{sources, {}, {}};
+  visit_device(f, d);
+  return f.lines;
+}
+
+}  // namespace
+
+namespace {
+
+// Which source hears packet `n` of capture `c`, and on which collector
+// (0: A, 1: B); -1: that source does not hear it.
+using split_fn = std::function<void(std::size_t c, std::size_t n, std::vector<std::uint32_t>& sources)>;
+
+struct split_result {
+  std::size_t checked = 0, folded = 0, lone_packets = 0, fleet_packets = 0, devices = 0, equal = 0;
+  std::vector<std::string> problems;
+};
+
+// Replays `captures` in turn; `split` says which of sources 0..3 hear
+// each packet (0, 1: collector A; 2, 3: collector B). A lone tracker hears
+// them all. A's and B's devices go through the stored record (as they
+// cross NATS) and are folded; each folded device is compared with the
+// lone tracker's, field by field but for mod_ns (each collector's clock).
+split_result fold_and_compare(const std::vector<const char*>& captures, const split_fn& split) {
+  split_result r;
+  oui_table ouis;
+  source_table lone_src, a_src, b_src, fleet_src;
+  device_tracker lone({}, ouis, lone_src), a({}, ouis, a_src), b({}, ouis, b_src);
+  std::uint32_t lone_idx[4], own_idx[4];
+  for (std::uint32_t s = 0; s < 4; ++s) {
+    const std::string uuid = "source-" + std::to_string(s);
+    lone_idx[s] = lone_src.index_of(uuid, uuid);
+    own_idx[s] = (s < 2 ? a_src : b_src).index_of(uuid, uuid);
+  }
+  std::vector<std::uint32_t> hearing;
+  for (std::size_t c = 0; c < captures.size(); ++c) {
+    sensor::capture_file file;
+    file.open(std::string(HOPWIRE_TEST_DATA) + "/" + captures[c]);
+    sensor::file_packet fp;
+    for (std::size_t n = 0; file.next(fp) == sensor::capture_file::result::packet; ++n) {
+      decoded_packet p;
+      p.dlt = fp.dlt;
+      p.bytes = fp.data;
+      p.ts_ns = fp.ts_ns;
+      anomaly_counters an;
+      decode_packet(p, an);
+      hearing.clear();
+      split(c, n, hearing);
+      for (const auto s : hearing) {
+        lone.track(lone_idx[s], p, fp.ts_ns);
+        (s < 2 ? a : b).track(own_idx[s], p, fp.ts_ns);
+      }
+    }
+  }
+  std::map<std::uint64_t, device> fleet;
+  for (const auto* share : {&a, &b}) {
+    const source_table& own = share == &a ? a_src : b_src;
+    share->for_each([&](const device& d) {
+      std::string rec;
+      encode_device(d, [&](std::uint32_t i) { return own.get(i).uuid; }, rec);
+      device got;
+      if (!decode_device(rec, got, [&](const std::string& u) { return fleet_src.index_of(u, u); })) {
+        r.problems.push_back("a record did not decode: " + d.mac.str());
+        return;
+      }
+      auto [it, fresh] = fleet.try_emplace(d.mac.v);
+      if (fresh) it->second = std::move(got);
+      else merge_device(it->second, got), ++r.folded;
+    });
+  }
+  r.devices = fleet.size();
+  if (fleet.size() != lone.device_count())
+    r.problems.push_back("fleet has " + std::to_string(fleet.size()) + " devices, one collector " +
+                         std::to_string(lone.device_count()));
+  for (const auto& [mac, d] : fleet) r.fleet_packets += d.packets;
+  lone.for_each([&](const device& d) {
+    r.lone_packets += d.packets;
+    auto it = fleet.find(d.mac.v);
+    if (it == fleet.end()) {
+      r.problems.push_back(d.mac.str() + " is missing from the fleet");
+      return;
+    }
+    ++r.checked;
+    device want = d, got = it->second;
+    want.mod_ns = got.mod_ns = 0;
+    const auto w = flatten(want, lone_src), g = flatten(got, fleet_src);
+    if (w == g) {
+      ++r.equal;
+      return;
+    }
+    for (std::size_t i = 0; i < std::max(w.size(), g.size()); ++i)
+      if (i >= w.size() || i >= g.size() || w[i] != g[i]) {
+        r.problems.push_back(d.mac.str() + ": one collector " + (i < w.size() ? w[i] : "-") + ", fleet " +
+                             (i < g.size() ? g[i] : "-"));
+        break;
+      }
+  });
+  return r;
+}
+
+const std::vector<const char*> kMergeCaptures = {
+    "wifite2_handshake_not_exists.cap", "aircrack_n-02.cap", "aircrack_capture_wds-01.cap", "aircrack_test1.pcap",
+    "fragattacks_ping_I_E_R_E-fromclient.pcapng", "aircrack_wep.shared.key.authentication.cap"};
+
+}  // namespace
+
+TEST(device_merge, overlapping_sensors_on_two_collectors_fold_into_what_one_collector_tracks) {
+  // How sensors overlap in the field: two sensors hear the same air, one
+  // on each collector, and each collector also has sensors of its own
+  // elsewhere. Capture 0, 2, 4 are heard by source 0 (A) and source 2 (B)
+  // alike; 1 and 5 by source 1 (A) only; 3 by source 3 (B) only.
+  const auto r = fold_and_compare(kMergeCaptures, [](std::size_t c, std::size_t, std::vector<std::uint32_t>& s) {
+    if (c % 2 == 0) s = {0, 2};
+    else if (c == 3) s = {3};
+    else s = {1};
+  });
+  for (const auto& p : r.problems) ADD_FAILURE() << p;
+  EXPECT_EQ(r.equal, r.checked);
+  EXPECT_GT(r.checked, 50u);
+  EXPECT_GT(r.folded, 20u);  // devices both collectors heard
+  EXPECT_EQ(r.fleet_packets, r.lone_packets);
+}
+
+TEST(device_merge, frames_that_count_only_on_a_known_device_count_where_it_is_known) {
+  // Sources on two collectors hear one capture in turns (runs of three
+  // frames). The tracker counts some frames only on a device it already
+  // knows — a control frame's transmitter, an auth frame's BSSID, a beacon
+  // cut short — so such a frame heard through collector B, when only A
+  // knows the device, is not counted in the fleet, where one collector
+  // that knows it would count it (docs/cluster.md, "What runs today").
+  // Everything else must still agree: the same devices, none with more
+  // packets than one collector gives it, and the most folded exactly.
+  const auto r = fold_and_compare(kMergeCaptures, [](std::size_t, std::size_t n, std::vector<std::uint32_t>& s) {
+    s = {static_cast<std::uint32_t>((n / 3) % 3)};
+  });
+  // A frame not counted leaves out its counts, its time and its signal.
+  std::size_t not_counts = 0;
+  for (const auto& p : r.problems) {
+    bool explained = false;
+    for (const char* what : {"packets", "seenby", "bytes", "signal.last", "last_ns", "first_ns"})
+      explained |= p.find(what) != std::string::npos;
+    if (!explained) ADD_FAILURE() << p, ++not_counts;
+  }
+  EXPECT_EQ(r.devices, r.checked);
+  EXPECT_LE(r.fleet_packets, r.lone_packets);
+  EXPECT_GT(r.equal * 10, r.checked * 9) << r.equal << " of " << r.checked << " folded exactly";
+  EXPECT_EQ(not_counts, 0u);
+  std::printf("interleaved split: %zu of %zu devices folded exactly; fleet %zu packets, one collector %zu\n",
+              r.equal, r.checked, r.fleet_packets, r.lone_packets);
 }
