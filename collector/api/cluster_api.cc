@@ -16,6 +16,7 @@
 #include "collector/api/json_reply.h"
 #include "collector/api/routes_all.h"
 #include "collector/cluster/cluster_node.h"
+#include "collector/persist/annotation_codec.h"
 #include "collector/persist/device_codec.h"
 #include "collector/track/device_merge.h"
 #include "common/clock.h"
@@ -144,8 +145,8 @@ class deferred_stream final : public body_stream {
   std::mutex mu_;
   std::string head_, tail_;
   std::size_t head_pos_ = 0;
+  std::shared_ptr<void> keep_;  // before list_: the list goes first
   std::shared_ptr<body_stream> list_;
-  std::shared_ptr<void> keep_;
   bool ready_ = false, closed_ = false;
   std::function<void()> wake_;
 };
@@ -180,13 +181,14 @@ http_reply cluster_status(request_ctx& ctx) {
 // Each collector answers a "devices" query with its own devices in their
 // stored form (persist/device_codec.h: sources by UUID), as entries
 // [kind u8][length u32][bytes]: 'S' a source (UUID, NUL, name) before the
-// first device that names it, 'D' a device record. The asking collector
+// first device that names it, 'D' a device record, 'A' the name and tags
+// people gave it (MAC u64, then the stored annotation) after its record. The asking collector
 // decodes every share into a tracker of its own, folding the records of
 // one MAC into one device (track/device_merge.h), and streams that tracker
 // with the list code every device route uses: fields, regex and windows
 // as on /devices/views/all/devices.json.
 
-constexpr char kSourceEntry = 'S', kDeviceEntry = 'D';
+constexpr char kSourceEntry = 'S', kDeviceEntry = 'D', kAnnotationEntry = 'A';
 
 void append_entry(std::string& out, char kind, std::string_view bytes) {
   out.push_back(kind);
@@ -219,6 +221,13 @@ void answer_devices(const device_tracker& t, const cluster_node::query_send& sen
         append_entry(part, kSourceEntry, src.uuid + std::string(1, '\0') + src.name);
       }
       append_entry(part, kDeviceEntry, rec);
+      if (t.annotations().any())
+        if (const auto a = t.annotations().get(copies[i].mac)) {
+          std::string e(8, '\0');
+          std::memcpy(e.data(), &copies[i].mac.v, 8);
+          e += encode_annotation(*a);
+          append_entry(part, kAnnotationEntry, e);
+        }
       if (part.size() >= cluster_node::kQueryPart) {
         send(part);
         part.clear();
@@ -246,6 +255,7 @@ std::shared_ptr<fleet_devices> merge_fleet(const cluster_node::gathered& g, cons
   auto f = std::make_shared<fleet_devices>();
   f->missing = g.missing;
   std::unordered_map<std::uint64_t, std::unique_ptr<device>> by_mac;
+  std::unordered_map<std::uint64_t, device_annotation> notes;
   const source_index_of index_of = [&f](const std::string& uuid) { return f->sources.index_of(uuid, {}); };
   for (const auto& sh : g.answered) {
     fleet_devices::share s{sh.node};
@@ -266,6 +276,18 @@ std::shared_ptr<fleet_devices> merge_fleet(const cluster_node::gathered& g, cons
           const auto nul = bytes.find('\0');
           f->sources.index_of(std::string(bytes.substr(0, nul)),
                               nul == std::string_view::npos ? std::string() : std::string(bytes.substr(nul + 1)));
+        } else if (kind == kAnnotationEntry) {
+          device_annotation a;
+          std::uint64_t mac = 0;
+          if (bytes.size() < 8 || (std::memcpy(&mac, bytes.data(), 8), !decode_annotation(bytes.substr(8), a))) {
+            ++s.damaged;
+            continue;
+          }
+          // Given on one collector, usually; if on several, the first
+          // name and every tag (the first value of each).
+          auto& mine = notes[mac];
+          if (!mine.username) mine.username = a.username;
+          mine.tags.insert(a.tags.begin(), a.tags.end());
         } else if (kind == kDeviceEntry) {
           auto d = std::make_unique<device>();
           if (!decode_device(bytes, *d, index_of)) {
@@ -290,6 +312,7 @@ std::shared_ptr<fleet_devices> merge_fleet(const cluster_node::gathered& g, cons
   for (auto& [mac, d] : by_mac) all.push_back(std::move(d));
   f->tracker = std::make_unique<device_tracker>(device_tracker::options{}, ouis, f->sources);
   f->tracker->restore(std::move(all));
+  for (auto& [mac, a] : notes) f->tracker->annotations().restore(mac_addr{mac}, std::move(a));
   return f;
 }
 

@@ -573,17 +573,22 @@ struct cluster_node::impl {
   // Runs this node's answer to `request`, handing each part to `out`; an
   // error (or no answer function) becomes an error part.
   void run_answer(const std::string& request, const std::function<void(std::uint8_t, std::string_view)>& out) {
-    std::string error;
+    // Not under answer_mu: answers may run at once (this node's own and
+    // another's). stop() waits for both kinds before the tracker goes:
+    // it joins the query thread and closes the subscription.
+    std::function<void(const std::string&, const cluster_node::query_send&)> fn;
     {
       std::lock_guard lock(answer_mu);
-      if (!answer) {
-        error = cfg.node_id + " answers no fleet queries";
-      } else {
-        try {
-          answer(request, [&](std::string_view part) { out(0, part); });
-        } catch (const std::exception& e) {
-          error = e.what();
-        }
+      fn = answer;
+    }
+    std::string error;
+    if (!fn) {
+      error = cfg.node_id + " answers no fleet queries";
+    } else {
+      try {
+        fn(request, [&](std::string_view part) { out(0, part); });
+      } catch (const std::exception& e) {
+        error = *e.what() ? e.what() : "its answer failed";
       }
     }
     if (error.empty()) out(1, {});
@@ -1073,7 +1078,7 @@ cluster_node::gathered cluster_node::gather(const std::string& request) {
     natsStatus st = natsInbox_Create(&inbox);
     if (st == NATS_OK) st = natsConnection_SubscribeSync(&a.sub, p_->nc, inbox);
     // The whole answer may be queued here before this thread reads it.
-    if (st == NATS_OK) st = natsSubscription_SetPendingLimits(a.sub, -1, 1 << 30);
+    if (st == NATS_OK) st = natsSubscription_SetPendingLimits(a.sub, -1, 512 << 20);
     if (st == NATS_OK)
       st = natsConnection_PublishRequest(p_->nc, p_->subject_query(n).c_str(), inbox, request.data(),
                                          static_cast<int>(request.size()));
@@ -1092,8 +1097,10 @@ cluster_node::gathered cluster_node::gather(const std::string& request) {
     if (error.empty()) g.answered.push_back(std::move(mine));
     else g.missing.emplace_back(p_->cfg.node_id, error);
   }
-  // The others: an answer may take long, but not 2 s without a part.
-  constexpr auto kIdle = std::chrono::seconds(2);
+  // The others: an answer may take long, but its first part must come
+  // within 5 s (a collector answers one request at a time: another
+  // asker's may be ahead) and each next one within 2 s.
+  constexpr auto kFirst = std::chrono::seconds(5), kIdle = std::chrono::seconds(2);
   const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(60);
   for (auto& a : asked) a.heard = std::chrono::steady_clock::now();
   while (true) {
@@ -1103,9 +1110,13 @@ cluster_node::gathered cluster_node::gather(const std::string& request) {
       if (a.done) continue;
       int queued = 0;
       natsSubscription_GetPending(a.sub, &queued, nullptr);
+      if (now > give_up) {
+        a.done = true, a.why = "its answer took more than 60 s";
+        continue;
+      }
       if (queued <= 0) {
-        if (now - a.heard > kIdle) a.done = true, a.why = "did not answer within 2 s";
-        else if (now > give_up) a.done = true, a.why = "its answer took more than 60 s";
+        if (a.next == 0 && now - a.heard > kFirst) a.done = true, a.why = "did not answer within 5 s";
+        else if (a.next > 0 && now - a.heard > kIdle) a.done = true, a.why = "its answer stalled for 2 s";
         open |= !a.done;
         continue;
       }
@@ -1128,7 +1139,11 @@ cluster_node::gathered cluster_node::gather(const std::string& request) {
         } else {
           ++a.next;
           const auto flags = static_cast<std::uint8_t>(data[4]);
-          if (flags & 2) a.done = true, a.why.assign(data + 5, static_cast<std::size_t>(len - 5));
+          if (flags & 2) {
+            a.done = true;
+            a.why.assign(data + 5, static_cast<std::size_t>(len - 5));
+            if (a.why.empty()) a.why = "its answer failed";
+          }
           else if (flags & 1) a.done = true;
           else a.parts.emplace_back(data + 5, static_cast<std::size_t>(len - 5));
         }
@@ -1137,6 +1152,14 @@ cluster_node::gathered cluster_node::gather(const std::string& request) {
       open |= !a.done;
     }
     if (!open) break;
+    {
+      std::lock_guard lock(p_->query_mu);
+      if (p_->query_stopping) {
+        for (auto& a : asked)
+          if (!a.done) a.done = true, a.why = "the collector is stopping";
+        break;
+      }
+    }
     if (!progressed) std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
   for (auto& a : asked) {

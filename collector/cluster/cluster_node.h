@@ -131,7 +131,8 @@ class cluster_node {
   void serve(std::function<void(const std::string& request, const query_send& send)> answer);
 
   // What every live collector answered, in node-id order, and who did not
-  // (no answer for 2 s, lost parts, an error) with why. `why` is set when
+  // (no first part within 5 s or a stall of 2 s, lost parts, an error,
+  // more than 60 s in all) with why. `why` is set when
   // nothing could be asked (NATS unreachable).
   struct gathered {
     struct share {

@@ -64,6 +64,7 @@ void merge_ssids(compact_vec<ssid_record>& into, const compact_vec<ssid_record>&
       continue;
     }
     const bool later = s.last_ns > r->last_ns;
+    const bool had_wps = r->security & kSecWps;
     widen(r->first_ns, r->last_ns, s.first_ns, s.last_ns);
     r->beacons += s.beacons, r->probe_responses += s.probe_responses;
     r->security |= s.security;
@@ -71,16 +72,17 @@ void merge_ssids(compact_vec<ssid_record>& into, const compact_vec<ssid_record>&
     r->wpa_akms |= s.wpa_akms, r->wpa_unicast |= s.wpa_unicast, r->wpa_multicast |= s.wpa_multicast;
     r->phy |= s.phy;
     r->max_rate_500k = std::max(r->max_rate_500k, s.max_rate_500k);
-    // What each frame overwrites: the last frame's.
-    if (later) {
-      if (s.channel) r->channel = s.channel;
-      if (s.freq_mhz) r->freq_mhz = s.freq_mhz;
-      if (s.ht_width) r->ht_width = s.ht_width;
-      if (s.vht_width) r->vht_width = s.vht_width;
-      if (s.country[0]) r->country[0] = s.country[0], r->country[1] = s.country[1];
-      if (s.beacon_interval) r->beacon_interval = s.beacon_interval;
-      if (s.security & kSecWps) r->wps_state = s.wps_state;
-    }
+    // What each frame overwrites: the last frame's, or the only one's.
+    auto last = [later](auto& mine, auto theirs) {
+      if (theirs && (later || !mine)) mine = theirs;
+    };
+    last(r->channel, s.channel);
+    last(r->freq_mhz, s.freq_mhz);
+    last(r->ht_width, s.ht_width);
+    last(r->vht_width, s.vht_width);
+    last(r->beacon_interval, s.beacon_interval);
+    if (s.country[0] && (later || !r->country[0])) r->country[0] = s.country[0], r->country[1] = s.country[1];
+    if ((s.security & kSecWps) && (later || !had_wps)) r->wps_state = s.wps_state;
     if (s.has_mesh_id && (later || !r->has_mesh_id)) r->has_mesh_id = true, r->mesh_id = s.mesh_id;
   }
   order_by_first(into);
@@ -126,20 +128,20 @@ void merge_wifi(wifi_detail& into, const wifi_detail& from, bool later) {
   }
   order_by_first(into.probed);
   merge_peers(into.aps, from.aps);
-  // An association request record is the last request to that BSSID.
+  // An association request record is the last request to that BSSID; a
+  // full list keeps the newest. (Order: by last request — the tracker's is
+  // by first, which the record does not keep.)
   for (const auto& a : from.assoc) {
     assoc_request* r = nullptr;
     for (auto& e : into.assoc)
       if (e.bssid == a.bssid) r = &e;
-    if (!r) {
-      if (into.assoc.size() >= kMaxAssocRecords) continue;
-      into.assoc.push_back(a);
-    } else if (a.last_ns > r->last_ns) {
-      *r = a;
-    }
+    if (!r) into.assoc.push_back(a);
+    else if (a.last_ns > r->last_ns) *r = a;
   }
   std::stable_sort(into.assoc.begin(), into.assoc.end(),
                    [](const assoc_request& x, const assoc_request& y) { return x.last_ns < y.last_ns; });
+  if (into.assoc.size() > kMaxAssocRecords)
+    into.assoc.erase(into.assoc.begin(), into.assoc.begin() + (into.assoc.size() - kMaxAssocRecords));
   into.wildcard_probes += from.wildcard_probes;
   into.deauths += from.deauths, into.disassocs += from.disassocs;
   into.auth_algorithms |= from.auth_algorithms;

@@ -8,7 +8,8 @@ so those devices are on two collectors and their records are folded.
 Then the fleet list is asked of each collector in turn, several times:
 prints seconds, answer bytes, devices, records folded, and the asking
 collector's RSS before and its peak during the request (sampled every
-10 ms), beside one collector's own /devices/views/all/devices.json.
+10 ms), beside one collector's own /devices/views/all/devices.json, and the bytes of device
+records the shares carried (the asker's own included).
 
 A benchmark, not a test: it checks only that every answer lists every
 device and names no collector as missing.
@@ -76,7 +77,7 @@ def main():
     for i in range(3):
         cap = work / ("part%d.pcap" % i)
         # Every station sends a few frames; 50 APs each beacon throughout.
-        subprocess.run([sys.executable, str(maker), str(cap), "--frames", str(per * 3), "--aps", "50",
+        subprocess.run([sys.executable, str(maker), str(cap), "--frames", str(per * 4), "--aps", "50",
                         "--clients", str(per), "--client-offset", str(i * per)], check=True)
         caps.append(cap)
 
@@ -110,7 +111,8 @@ def main():
                 n = len(got["kismet.device.list"])
                 rows.append({"coll": c, "secs": secs, "bytes": len(body), "devices": n,
                              "merged": got["hopwire.cluster.merged_records"], "rss0": rss0, "peak": peak,
-                             "shares": {s["node_id"]: s["devices"] for s in got["hopwire.cluster.collectors"]}})
+                             "shares": {s["node_id"]: s["devices"] for s in got["hopwire.cluster.collectors"]},
+                             "share_bytes": sum(s["bytes"] for s in got["hopwire.cluster.collectors"])})
         local = [timed_get(colls[0], "/devices/views/all/devices.json") for _ in range(args.runs)]
     finally:
         for c in colls:
@@ -120,8 +122,9 @@ def main():
     devices = {r["devices"] for r in rows}
     if len(devices) != 1:
         raise SystemExit("the answers listed different numbers of devices: %s" % sorted(devices))
-    print("fleet: %d devices over 3 collectors (shares %s; %d records folded), %d runs per collector" % (
-        rows[0]["devices"], rows[0]["shares"], rows[0]["merged"], args.runs))
+    print("fleet: %d devices over 3 collectors (shares %s; %d records folded; %.1f MB of records), "
+          "%d runs per collector" % (rows[0]["devices"], rows[0]["shares"], rows[0]["merged"],
+                                     rows[0]["share_bytes"] / 1e6, args.runs))
     for c in colls:
         mine = [r for r in rows if r["coll"] is c]
         print("asked of %s: %s s (median %.2f); %.1f MB; RSS %d MiB before, peak +%s MiB" % (

@@ -571,8 +571,21 @@ def test_fleet_device_list_equals_a_single_collectors(tmp_path, fleet):
           for i, (cap, _) in enumerate(plan)]
     for s in ls:
         assert s.wait(120) == 0, s.log()[-2000:]
+    # A name given on one collector and a tag on another (set_name.cmd and
+    # set_tag.cmd, as Kismet's clients send them); the same on the lone one.
+    def annotate(c, key, cmd, body):
+        st, raw = c.http.request("POST", "/devices/by-key/%s/%s" % (key, cmd), user="admin", password=password,
+                                 data=json.dumps(body), content_type="application/json")
+        assert st == 200, (c.workdir.name, st, raw)
+    on_b = cs[1].get("/devices/views/all/devices.json")[0]["kismet.device.base.key"]
+    on_c = cs[2].get("/devices/views/all/devices.json")[0]["kismet.device.base.key"]
+    for c, key, cmd, body in ((cs[1], on_b, "set_name.cmd", {"username": "lobby"}),
+                              (cs[2], on_c, "set_tag.cmd", {"tagname": "floor", "tagvalue": "3"})):
+        annotate(c, key, cmd, body)
+        annotate(lone, key, cmd, body)
     single = {d["kismet.device.base.macaddr"]: d for d in lone.get("/devices/views/all/devices.json")}
     assert len(single) > 20
+    assert "lobby" in {d.get("kismet.device.base.username") for d in single.values()}
 
     # Each asks every collector whose heartbeat it has seen (one a second).
     for c in cs:
@@ -630,7 +643,8 @@ def test_fleet_device_list_equals_a_single_collectors(tmp_path, fleet):
     cs[2].kill9()
     t0 = time.monotonic()
     got = fleet_devices(cs[0])
-    assert time.monotonic() - t0 < 2.5
+    # At once when NATS says "no responders"; within the 5 s a first part may take otherwise.
+    assert time.monotonic() - t0 < 8
     answered = {s["node_id"] for s in got["hopwire.cluster.collectors"]}
     assert answered == {"collector-a", "collector-b"}, {k: v for k, v in got.items() if k != "kismet.device.list"}
     missing = {m["node_id"]: m["why"] for m in got["hopwire.cluster.missing"]}
