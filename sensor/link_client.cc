@@ -244,6 +244,7 @@ void link_client::handle_frame(const wire::Frame& frame) {
       acked_seen_ = c.acked;
       unacked_since_ = std::chrono::steady_clock::now();
       warned_unacked_ = {};
+      welcomes_.fetch_add(1, std::memory_order_relaxed);
       spdlog::info("connected to {}:{} (collector {}), source {} '{}'; {} records waiting", opts_.host, opts_.port,
                    protocol::str(w->collector_version()), source_.identity().uuid, source_.identity().name,
                    held_records(c));
@@ -506,6 +507,7 @@ void link_client::lost(const std::string& why, bool auth_failure, bool next_coll
       pass_auth_failure_ = false;
     }
   }
+  retries_.fetch_add(1, std::memory_order_relaxed);
   if (n > 1 && !was_streaming)
     spdlog::warn("{}; trying {}:{} in {:.1f} s", why, opts_.collectors[current_].host, opts_.collectors[current_].port,
                  delay.count() / 1000.0);
@@ -529,7 +531,8 @@ void link_client::finish(int code) {
   retry_timer_.cancel();
   tick_timer_.cancel();
   ring_.stop();
-  io_.stop();
+  done_.store(true, std::memory_order_release);
+  if (opts_.stop_io_when_done) io_.stop();
 }
 
 }  // namespace hopwire::sensor

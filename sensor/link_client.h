@@ -3,6 +3,7 @@
 // the ring, frees them on Ack, pings, reports Status, and reconnects with
 // backoff when the collector goes away.
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <deque>
@@ -51,6 +52,9 @@ struct link_options {
   std::string gps_name;
   std::size_t max_batch_packets = 2048;
   std::size_t max_batch_bytes = 256 * 1024;
+  // The sensor stops its io_context when its one link is done; a process
+  // that runs many links on one (tests/bench/link_swarm.cc) does not.
+  bool stop_io_when_done = true;
 };
 
 class link_client {
@@ -65,6 +69,12 @@ class link_client {
   // From the io thread: stop now (signal).
   void shutdown();
   int exit_code() const { return exit_code_; }
+  // From any thread: the link is done (exit_code() holds); how often it
+  // was welcomed (the first connect and each reconnect), and warned it
+  // would retry.
+  bool done() const { return done_.load(std::memory_order_acquire); }
+  std::uint64_t welcomes() const { return welcomes_.load(std::memory_order_relaxed); }
+  std::uint64_t retries() const { return retries_.load(std::memory_order_relaxed); }
 
  private:
   enum class state { idle, connecting, hello, streaming, closing, done };
@@ -108,6 +118,8 @@ class link_client {
   int exit_code_ = 0;
   std::uint64_t boot_id_ = 0;
   std::uint64_t reconnects_ = 0;
+  std::atomic<bool> done_{false};
+  std::atomic<std::uint64_t> welcomes_{0}, retries_{0};
   unsigned failures_ = 0;
   bool acked_since_welcome_ = false;
   std::chrono::steady_clock::time_point welcomed_at_{};

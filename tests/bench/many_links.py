@@ -42,6 +42,14 @@ inherits it and sizes --max-connections from it), and raises the collector's
 
   smoke run, about a minute:
   tests/bench/many_links.py --links 50 --seconds 30
+
+With --swarm, every link runs in one process, build/tests/hopwire_link_swarm
+(tests/bench/link_swarm.cc): the sensor's own link code for each link, on
+one io thread, its ring fed from one pacing thread in bursts (--burst-ms)
+instead of a capture thread per sensor process. A thousand sensor processes
+do not fit beside the collector on a two-core machine; a thousand links in
+one process do. Counts come from its per-link lines at the end instead of
+the sensors' logs; everything the collector is measured by is the same.
 """
 import argparse
 import base64
@@ -265,6 +273,121 @@ class Sensor:
         return connects, retries, done, last_problem, problems
 
 
+class Swarm:
+    """One hopwire_link_swarm process carrying every link (--swarm)."""
+
+    LINE = re.compile(r"^link (\S+) uuid=\S+ rc=(-?\d+) welcomes=(\d+) first_welcome=([\d.]+) retries=(\d+) "
+                      r"captured=(\d+) acked=(\d+) dropped=(\d+)$")
+
+    def __init__(self, binary, work, capture, links, args, port, token):
+        self.out = work / "swarm.out"
+        self.log = work / "swarm.log"
+        spec = work / "swarm.spec"
+        spec.write_text("".join("%s %s %d %.3f\n" % (l.name, l.uuid, l.frames, l.batch * args.batch_interval)
+                                for l in links))
+        self.cmd = [str(binary), "--connect", "127.0.0.1:%d" % port, "--capture", str(capture), "--spec", str(spec),
+                    "--pps", str(args.pps), "--burst-ms", str(args.burst_ms), "--log-level", "warn"]
+        if args.sensor_buffer:
+            self.cmd += ["--buffer", str(parse_bytes(args.sensor_buffer))]
+        self.env = dict(os.environ, HOPWIRE_APIKEY=token)
+        self.env.pop("HOPWIRE_PASSWORD", None)
+        self.proc = None
+        self.started = None
+        self.results = None
+        self.term_sent = False
+
+    def start(self):
+        self.started = time.time()
+        with open(self.out, "ab") as out, open(self.log, "ab") as log:
+            self.proc = subprocess.Popen(self.cmd, stdout=out, stderr=log, stdin=subprocess.DEVNULL, env=self.env)
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self):
+        if self.alive() and not self.term_sent:
+            self.term_sent = True
+            self.proc.send_signal(signal.SIGTERM)
+
+    def result(self, name):
+        if self.results is None and not self.alive():
+            self.results = {}
+            for line in self.out.read_text(errors="replace").splitlines():
+                m = self.LINE.match(line)
+                if m:
+                    self.results[m.group(1)] = m.groups()[1:]
+        return (self.results or {}).get(name)
+
+    def problems(self):
+        try:
+            return [l for l in self.log.read_text(errors="replace").splitlines()
+                    if l.strip() and "link swarm:" not in l]
+        except OSError:
+            return ["no log"]
+
+
+class SwarmLink:
+    """A link of the swarm, standing where a Sensor stands in the rest of this script."""
+
+    def __init__(self, i, batch, frames, swarm_holder):
+        self.i, self.batch, self.frames = i, batch, frames
+        self.name = "link-%04d" % i
+        self.uuid = str(uuidlib.uuid5(uuidlib.NAMESPACE_URL, "hopwire-many-links/%d" % i))
+        self.holder = swarm_holder  # [Swarm], set once the collector is up
+        self.launched = None
+        self.stopped = False
+        self._rc = None
+
+    @property
+    def proc(self):
+        return self.holder[0].proc
+
+    @property
+    def rc(self):
+        if self._rc is None and not self.running():
+            r = self.holder[0].result(self.name)
+            self._rc = int(r[0]) if r else -1
+        return self._rc
+
+    @rc.setter
+    def rc(self, v):
+        pass  # the swarm's line says it
+
+    def launch(self):
+        self.launched = self.holder[0].started + self.batch * self.holder[1]
+
+    def running(self):
+        return self.holder[0].alive()
+
+    def stop(self):
+        if self.running():
+            self.stopped = True
+            self.holder[0].stop()
+
+    def read_log(self):
+        r = self.holder[0].result(self.name)
+        problems = self.holder[0].problems() if self.i == 0 else []
+        if not r:
+            return [], 0, None, "no line from the swarm", problems
+        rc, welcomes, first, retries, captured, acked, dropped = r
+        connects = [float(first)] * int(welcomes)
+        done = (int(captured), int(acked), int(dropped)) if int(rc) == 0 else None
+        return connects, int(retries), done, (problems[-1] if problems else ""), problems
+
+
+def parse_bytes(text):
+    m = re.fullmatch(r"(\d+)\s*([KMG]i?B?)?", text.strip(), re.I)
+    if not m:
+        sys.exit("cannot read the size %r (e.g. 512KiB)" % text)
+    return int(m.group(1)) * {None: 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30}[
+        m.group(2)[0].lower() if m.group(2) else None]
+
+
+def running_pids(sensors):
+    """The processes carrying the links still running: one per sensor, or the one swarm."""
+    return {s.proc.pid for s in sensors if s.running()}
+
+
 def percentile(values, q):
     if not values:
         return float("nan")
@@ -316,6 +439,9 @@ def main():
     ap.add_argument("--sensor-buffer", default=None, help="each sensor's --buffer (default: the sensor's, 4MiB)")
     ap.add_argument("--collector-arg", action="append", default=[], help="extra collector option (repeatable)")
     ap.add_argument("--keep", action="store_true", help="keep the work directory (logs, state)")
+    ap.add_argument("--swarm", action="store_true",
+                    help="every link in one hopwire_link_swarm process instead of a sensor process each")
+    ap.add_argument("--burst-ms", type=int, default=50, help="--swarm: milliseconds between a link's pushes")
     args = ap.parse_args()
     build = pathlib.Path(args.build)
     sensor_bin = build / "sensor" / "hopwire-sensor"
@@ -381,8 +507,14 @@ def main():
         col.start()
         sensor_token = col.token("datasource", "many-links-sensors")
         col.reader = col.token("readonly", "many-links-reader")
-        sensors = [Sensor(i, i // args.batch, frames_of[i // args.batch][0], frames_of[i // args.batch][1], args,
-                          sensor_bin, col.port, sensor_token, work) for i in range(n)]
+        if args.swarm:
+            holder = [None, args.batch_interval]
+            sensors = [SwarmLink(i, i // args.batch, frames_of[i // args.batch][1], holder) for i in range(n)]
+            holder[0] = Swarm(build / "tests" / "hopwire_link_swarm", work, frames_of[0][0], sensors, args, col.port,
+                              sensor_token)
+        else:
+            sensors = [Sensor(i, i // args.batch, frames_of[i // args.batch][0], frames_of[i // args.batch][1], args,
+                              sensor_bin, col.port, sensor_token, work) for i in range(n)]
         col.status()  # the HTTP path once, then let it settle
         time.sleep(2.0)
         rss_idle = proc_status_kib(col.proc.pid, "VmRSS")
@@ -392,6 +524,8 @@ def main():
         # Ramp: a batch every --batch-interval, progress every 5 s, then wait for every link to be live.
         t_ramp0 = time.monotonic()
         next_progress = t_ramp0 + 5
+        if args.swarm:
+            holder[0].start()  # it starts its links batch by batch itself
         live = 0
 
         def progress(now, launched):
@@ -435,13 +569,13 @@ def main():
         window_end = min(t_up + args.seconds, replays_end - 1.0)
         rss_up = proc_status_kib(col.proc.pid, "VmRSS")
         fds_up = open_fds(col.proc.pid)
-        sensors_rss_up = sum(proc_status_kib(s.proc.pid, "VmRSS") for s in sensors if s.running())
-        sensors_pss_up = sum(proc_rollup_kib(s.proc.pid, ("Pss",)) for s in sensors if s.running())
-        sensors_private_up = sum(proc_rollup_kib(s.proc.pid, ("Private_Clean", "Private_Dirty"))
-                                 for s in sensors if s.running())
+        sensors_rss_up = sum(proc_status_kib(pid, "VmRSS") for pid in running_pids(sensors))
+        sensors_pss_up = sum(proc_rollup_kib(pid, ("Pss",)) for pid in running_pids(sensors))
+        sensors_private_up = sum(proc_rollup_kib(pid, ("Private_Clean", "Private_Dirty"))
+                                 for pid in running_pids(sensors))
         st = col.status()
         w0 = dict(t=t_up, cpu=cpu_seconds(col.proc.pid, gone=0.0), machine=machine_cpu(), me=self_cpu(),
-                  sensors_cpu=sum(cpu_seconds(s.proc.pid, gone=0.0) for s in sensors if s.running()),
+                  sensors_cpu=sum(cpu_seconds(pid, gone=0.0) for pid in running_pids(sensors)),
                   packets=st.get("hopwire.system.packets_received", 0))
         last = dict(w0)
         print("%7s %6s %9s %9s %11s %7s %10s %12s %10s %10s %12s" % (
@@ -469,7 +603,7 @@ def main():
                 packets,
                 sum(s.get("hopwire.datasource.reconnects", 0) for s in srcs.values()),
                 sum(s.get("hopwire.datasource.dropped_ring", 0) for s in srcs.values()),
-                mib(sum(proc_status_kib(s.proc.pid, "VmRSS") for s in sensors if s.running()))), flush=True)
+                mib(sum(proc_status_kib(pid, "VmRSS") for pid in running_pids(sensors)))), flush=True)
             last = dict(t=now, cpu=cpu, packets=packets)
             return rss
 
@@ -493,11 +627,11 @@ def main():
         t_end = time.monotonic()
         st_end = col.status()
         w1 = dict(t=t_end, cpu=cpu_seconds(col.proc.pid, gone=0.0), machine=machine_cpu(), me=self_cpu(),
-                  sensors_cpu=sum(cpu_seconds(s.proc.pid, gone=0.0) for s in sensors if s.running()),
+                  sensors_cpu=sum(cpu_seconds(pid, gone=0.0) for pid in running_pids(sensors)),
                   packets=st_end.get("hopwire.system.packets_received", 0))
         rss_end = report_line(t_end)
         hwm_end = proc_status_kib(col.proc.pid, "VmHWM")
-        sensors_rss_end = sum(proc_status_kib(s.proc.pid, "VmRSS") for s in sensors if s.running())
+        sensors_rss_end = sum(proc_status_kib(pid, "VmRSS") for pid in running_pids(sensors))
         if exited_early:
             print("   --- %d sensors exited %.0f s into the window (first: %s, exit %s)" % (
                 len(exited_early[1]), exited_early[0], exited_early[1][0].name, exited_early[1][0].rc), flush=True)
