@@ -13,13 +13,17 @@
 //   GET  /devices/alerts/mac/{found,lost,both}/macs.json                readonly
 //
 // Lists are built whole: the history is bounded (alerts.retention.count).
+#include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <cstring>
 
 #include <rapidjson/document.h>
 
+#include "collector/alerts/alert_codec.h"
 #include "collector/alerts/alert_engine.h"
 #include "collector/alerts/alert_json.h"
+#include "collector/api/deferred_stream.h"
 #include "collector/api/command_json.h"
 #include "collector/api/ek_writer.h"
 #include "collector/api/json_limits.h"
@@ -415,7 +419,73 @@ http_reply watch_list_macs(request_ctx& ctx) {
   return r;
 }
 
+// /cluster/alerts.json: every live collector's alerts (their stored
+// records, over NATS), in one list by time, each collector's own ids.
+http_reply fleet_alerts(request_ctx& ctx) {
+  if (!ctx.svc.cluster)
+    return text_reply(404, "this collector is standalone: there is no cluster: section in its config (docs/cluster.md)");
+  list_request req;
+  http_reply err;
+  if (!read_command(ctx, req, err)) return err;
+  if (!ctx.svc.cluster->reachable()) return text_reply(503, ctx.svc.cluster->unreachable_why());
+  auto stream = std::make_shared<deferred_stream>(4 << 20);
+  auto refused = ctx.svc.cluster->gather_async(
+      std::string(kFleetAlertsQuery), [stream, req = std::move(req)](cluster_node::gathered g) {
+        if (!g.why.empty()) g.missing.emplace_back("", g.why);
+        std::vector<alert> all;
+        std::vector<fleet_share_info> answered;
+        for (const auto& sh : g.answered) {
+          std::uint64_t n = 0, damaged = 0;
+          for (const auto& part : sh.parts) {
+            // [length u32][record] ...
+            std::size_t pos = 0;
+            while (part.size() - pos >= 4) {
+              std::uint32_t len = 0;
+              std::memcpy(&len, part.data() + pos, 4);
+              if (part.size() - pos - 4 < len) {
+                ++damaged;
+                break;
+              }
+              alert a;
+              std::string why;
+              if (decode_alert(std::string_view(part).substr(pos + 4, len), a, why)) all.push_back(std::move(a)), ++n;
+              else ++damaged;
+              pos += 4 + len;
+            }
+          }
+          fleet_share_info i{sh.node, {{"alerts", n}}};
+          if (damaged) i.counts.emplace_back("damaged_records", damaged);
+          answered.push_back(std::move(i));
+        }
+        std::stable_sort(all.begin(), all.end(), [](const alert& x, const alert& y) { return x.ts_ns < y.ts_ns; });
+        auto body = list_reply<alert, alert_writer>(out_format::json, req, all).body;
+        stream->answer(fleet_head(answered, g.missing, {{"hopwire.cluster.alerts", all.size()}}, "kismet.alert.list") +
+                       body + "}");
+      });
+  if (!refused.empty()) return text_reply(503, refused);
+  http_reply r;
+  r.stream = stream;
+  return r;
+}
+
 }  // namespace
+
+void serve_fleet_alerts(const alert_engine& alerts, const cluster_node::query_send& send) {
+  std::string part;
+  for (const auto& a : alerts.all()) {
+    const std::string rec = encode_alert(a);
+    const auto n = static_cast<std::uint32_t>(rec.size());
+    char len[4];
+    std::memcpy(len, &n, 4);
+    part.append(len, 4);
+    part += rec;
+    if (part.size() >= cluster_node::kQueryPart) {
+      send(part);
+      part.clear();
+    }
+  }
+  if (!part.empty()) send(part);
+}
 
 void add_alert_routes(route_table& t, api_context& api) {
   struct fmt_info {
@@ -446,6 +516,11 @@ void add_alert_routes(route_table& t, api_context& api) {
   }
   add_route(t, api, "POST", "/alerts/definitions/define_alert.cmd", kAdminOnly,
             "Define an alert (name, description, class, severity, throttle, burst)", define_alert, kCommandLimit);
+  add_route(t, api, "GET", "/cluster/alerts.json", kReadRole,
+            "Cluster mode: every live collector's alerts in one list by time (POST: fields, regex)", fleet_alerts);
+  add_route(t, api, "POST", "/cluster/alerts.json", kReadRole,
+            "Cluster mode: every live collector's alerts in one list by time (POST: fields, regex)", fleet_alerts,
+            kCommandLimit);
   add_route(t, api, "POST", "/alerts/raise_alerts.cmd", kAdminOnly,
             "Raise a defined alert (name, text, bssid, source, dest, other, channel)", raise_alert, kCommandLimit);
   add_route(t, api, "POST", "/alerts/raise_alert.cmd", kAdminOnly, "Raise a defined alert (as raise_alerts.cmd)",

@@ -12,6 +12,7 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include "collector/api/deferred_stream.h"
 #include "collector/api/device_list.h"
 #include "collector/api/json_reply.h"
 #include "collector/api/routes_all.h"
@@ -81,75 +82,6 @@ std::string status_json(const cluster_node::status& s) {
   return std::string(buf.GetString(), buf.GetSize());
 }
 
-// An answer that comes from the cluster's thread (the HTTP thread that
-// asked also carries sensors' links and must not wait on NATS): nothing
-// until answer(), then `head`, then what `list` streams (if any) and
-// `tail`. `keep` holds what the list reads from.
-class deferred_stream final : public body_stream {
- public:
-  explicit deferred_stream(std::size_t memory_bound) : bound_(memory_bound) {}
-  void answer(std::string head, std::shared_ptr<body_stream> list = {}, std::shared_ptr<void> keep = {},
-              std::string tail = {}) {
-    std::function<void()> wake;
-    {
-      std::lock_guard lock(mu_);
-      if (closed_) return;
-      head_ = std::move(head);
-      list_ = std::move(list);
-      keep_ = std::move(keep);
-      tail_ = std::move(tail);
-      ready_ = true;
-      wake = std::move(wake_);
-    }
-    if (wake) wake();
-  }
-  bool pull(std::string& out, std::size_t max, std::function<void()> wake) override {
-    std::unique_lock lock(mu_);
-    if (!ready_) {
-      wake_ = std::move(wake);
-      return !closed_;
-    }
-    if (head_pos_ < head_.size()) {
-      const std::size_t n = std::min(max, head_.size() - head_pos_);
-      out.append(head_, head_pos_, n);
-      head_pos_ += n;
-      return true;
-    }
-    if (list_) {
-      auto list = list_;
-      lock.unlock();
-      const std::size_t before = out.size();
-      if (list->pull(out, max, wake) || out.size() > before) return true;
-      lock.lock();
-      list_.reset();
-      keep_.reset();
-    }
-    out += tail_;
-    const bool more = !tail_.empty();
-    tail_.clear();
-    return more;
-  }
-  void delivered(std::size_t) override {}
-  void close() override {
-    std::lock_guard lock(mu_);
-    closed_ = true;
-    wake_ = nullptr;
-    if (list_) list_->close();
-    list_.reset();
-    keep_.reset();
-  }
-  std::size_t memory_bound() const override { return bound_; }
-
- private:
-  const std::size_t bound_;
-  std::mutex mu_;
-  std::string head_, tail_;
-  std::size_t head_pos_ = 0;
-  std::shared_ptr<void> keep_;  // before list_: the list goes first
-  std::shared_ptr<body_stream> list_;
-  bool ready_ = false, closed_ = false;
-  std::function<void()> wake_;
-};
 
 // 503 with what this node knows, and why there is no more.
 http_reply unavailable(cluster_node::status s, std::string why) {
@@ -320,39 +252,6 @@ std::shared_ptr<fleet_devices> merge_fleet(const cluster_node::gathered& g, cons
 //  "hopwire.cluster.missing": [who did not, and why],
 //  "kismet.device.list": [the merged devices]} — the list streamed from
 // the merged tracker once every collector has answered or timed out.
-std::string fleet_head(const fleet_devices& f) {
-  rapidjson::StringBuffer buf;
-  jsonw::writer w(buf);
-  w.StartObject();
-  w.Key("hopwire.cluster.collectors");
-  w.StartArray();
-  for (const auto& s : f.shares) {
-    w.StartObject();
-    jsonw::kv(w, "node_id", s.node);
-    jsonw::kv(w, "devices", std::uint64_t{s.devices});
-    jsonw::kv(w, "bytes", std::uint64_t{s.bytes});
-    if (s.damaged) jsonw::kv(w, "damaged_records", std::uint64_t{s.damaged});
-    w.EndObject();
-  }
-  w.EndArray();
-  w.Key("hopwire.cluster.missing");
-  w.StartArray();
-  for (const auto& [node, why] : f.missing) {
-    w.StartObject();
-    jsonw::kv(w, "node_id", node);
-    jsonw::kv(w, "why", why);
-    w.EndObject();
-  }
-  w.EndArray();
-  jsonw::kv(w, "hopwire.cluster.devices", std::uint64_t{f.tracker->device_count()});
-  jsonw::kv(w, "hopwire.cluster.merged_records", std::uint64_t{f.merged});
-  w.EndObject();
-  // The object is left open for the list.
-  std::string head(buf.GetString(), buf.GetSize());
-  head.pop_back();
-  head += ",\"kismet.device.list\":";
-  return head;
-}
 
 http_reply fleet_device_list(request_ctx& ctx) {
   if (!ctx.svc.cluster)
@@ -365,11 +264,19 @@ http_reply fleet_device_list(request_ctx& ctx) {
   auto stream = std::make_shared<deferred_stream>(512 * 1024);
   const oui_table& ouis = ctx.svc.tracker->ouis();
   auto refused = ctx.svc.cluster->gather_async(
-      R"({"q":"devices"})", [stream, req = std::move(req), &ouis](cluster_node::gathered g) mutable {
+      std::string(kFleetDevicesQuery), [stream, req = std::move(req), &ouis](cluster_node::gathered g) mutable {
         if (!g.why.empty()) g.missing.emplace_back("", g.why);
         auto f = merge_fleet(g, ouis);
         auto list = stream_devices(out_format::json, std::move(req), f->tracker->read_all(), *f->tracker).stream;
-        stream->answer(fleet_head(*f), std::move(list), f, "}");
+        std::vector<fleet_share_info> answered;
+        for (const auto& s : f->shares) {
+          fleet_share_info i{s.node, {{"devices", s.devices}, {"bytes", s.bytes}}};
+          if (s.damaged) i.counts.emplace_back("damaged_records", s.damaged);
+          answered.push_back(std::move(i));
+        }
+        const fleet_counts totals = {{"hopwire.cluster.devices", f->tracker->device_count()},
+                                     {"hopwire.cluster.merged_records", f->merged}};
+        stream->answer(fleet_head(answered, f->missing, totals, "kismet.device.list"), std::move(list), f, "}");
       });
   if (!refused.empty()) return unavailable(ctx.svc.cluster->counters(), std::move(refused));
   http_reply r;
@@ -378,6 +285,40 @@ http_reply fleet_device_list(request_ctx& ctx) {
 }
 
 }  // namespace
+
+std::string fleet_head(const std::vector<fleet_share_info>& answered,
+                       const std::vector<std::pair<std::string, std::string>>& missing, const fleet_counts& totals,
+                       const char* list_key) {
+  rapidjson::StringBuffer buf;
+  jsonw::writer w(buf);
+  w.StartObject();
+  w.Key("hopwire.cluster.collectors");
+  w.StartArray();
+  for (const auto& s : answered) {
+    w.StartObject();
+    jsonw::kv(w, "node_id", s.node);
+    for (const auto& [k, v] : s.counts) jsonw::kv(w, k, v);
+    w.EndObject();
+  }
+  w.EndArray();
+  w.Key("hopwire.cluster.missing");
+  w.StartArray();
+  for (const auto& [node, why] : missing) {
+    w.StartObject();
+    jsonw::kv(w, "node_id", node);
+    jsonw::kv(w, "why", why);
+    w.EndObject();
+  }
+  w.EndArray();
+  for (const auto& [k, v] : totals) jsonw::kv(w, k, v);
+  w.EndObject();
+  std::string head(buf.GetString(), buf.GetSize());
+  head.pop_back();  // left open for the list
+  head += ",\"";
+  head += list_key;
+  head += "\":";
+  return head;
+}
 
 void add_cluster_routes(route_table& t, api_context& api) {
   add_route(t, api, "GET", "/cluster/status.json", kReadRole,
@@ -391,10 +332,14 @@ void add_cluster_routes(route_table& t, api_context& api) {
   add_route(t, api, "POST", "/cluster/devices.json", kReadRole, fleet_summary, fleet_device_list, kListCommandLimit);
 }
 
-void serve_fleet_queries(cluster_node& cluster, const device_tracker& tracker) {
-  cluster.serve([&tracker](const std::string& request, const cluster_node::query_send& send) {
-    if (request != R"({"q":"devices"})") throw std::runtime_error("unknown fleet query: " + request.substr(0, 80));
-    answer_devices(tracker, send);
+void serve_fleet_queries(cluster_node& cluster, const device_tracker& tracker, const alert_engine* alerts) {
+  cluster.serve([&tracker, alerts](const std::string& request, const cluster_node::query_send& send) {
+    if (request == kFleetDevicesQuery) return answer_devices(tracker, send);
+    if (request == kFleetAlertsQuery) {
+      if (!alerts) throw std::runtime_error("its alert engine is not running");
+      return serve_fleet_alerts(*alerts, send);
+    }
+    throw std::runtime_error("unknown fleet query: " + request.substr(0, 80));
   });
 }
 

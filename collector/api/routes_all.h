@@ -3,6 +3,9 @@
 // own. The sensor link's WebSocket route comes from the wiring (app/), which
 // knows the link protocol.
 
+#include <functional>
+#include <string_view>
+
 #include "collector/api/api_context.h"
 #include "collector/net/routes.h"
 
@@ -29,8 +32,13 @@ void add_message_routes(route_table& t, api_context& api);
 void add_alert_routes(route_table& t, api_context& api);
 void add_cluster_routes(route_table& t, api_context& api);
 // Cluster mode: this collector's answers to the others' fleet queries
-// (its share of /cluster/devices.json).
-void serve_fleet_queries(cluster_node& cluster, const device_tracker& tracker);
+// (its share of /cluster/devices.json and /cluster/alerts.json; `alerts`
+// may be null).
+void serve_fleet_queries(cluster_node& cluster, const device_tracker& tracker, const alert_engine* alerts);
+inline constexpr std::string_view kFleetDevicesQuery = R"({"q":"devices"})";
+inline constexpr std::string_view kFleetAlertsQuery = R"({"q":"alerts"})";
+// Its share of /cluster/alerts.json (alerts_api.cc).
+void serve_fleet_alerts(const alert_engine& alerts, const std::function<void(std::string_view)>& send);
 // Kismet's REST surface beyond the routes above (docs/kismet-compat.md);
 // added after them, since some give their routes Kismet's other formats.
 void add_kismet_system_routes(route_table& t, api_context& api);

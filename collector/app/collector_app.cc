@@ -268,7 +268,7 @@ int run_collector(const settings& cfg, const std::string& config_file) {
         [&auth](const std::vector<std::string>& theirs) { auth.set_shared_tokens(theirs); });
     links.cluster = cluster.get();
     // Its share of any collector's fleet device list.
-    serve_fleet_queries(*cluster, tracker);
+    serve_fleet_queries(*cluster, tracker, &alerts);
     spdlog::info("cluster mode: node {}, NATS {}", cfg.cluster.node_id, fmt::join(cfg.cluster.servers, ", "));
   }
   api_context api;

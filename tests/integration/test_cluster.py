@@ -539,8 +539,10 @@ def test_fleet_device_list_equals_a_single_collectors(tmp_path, fleet):
     collector equals, device by device and field by field (but for the
     modification time, each collector's clock), the device list of one
     standalone collector fed the same six sources — and each capture's
-    devices pass its ground truth (test_truth.py's checks). With a
-    collector killed, the answer names it as missing instead of waiting."""
+    devices pass its ground truth (test_truth.py's checks). Names and tags
+    given on one collector show in every collector's answer, and
+    /cluster/alerts.json lists every collector's alerts in time order. With
+    a collector killed, the answer names it as missing instead of waiting."""
     from conftest import DATA
     from test_truth import compare
     nats, made = fleet
@@ -638,6 +640,37 @@ def test_fleet_device_list_equals_a_single_collectors(tmp_path, fleet):
     assert len(some["kismet.device.list"]) == 5
     assert all(sorted(d) == ["kismet.device.base.macaddr", "kismet.device.base.packets.total"]
                for d in some["kismet.device.list"])
+
+    # Alerts: one raised by a script on collector-a and one on collector-c,
+    # beside what the replays raised; /cluster/alerts.json on collector-b
+    # lists every collector's, in time order.
+    def post(c, path, body):
+        st, raw = c.http.request("POST", path, user="admin", password=password, data=json.dumps(body),
+                                 content_type="application/json")
+        assert st == 200, (c.workdir.name, path, st, raw)
+    for c, text in ((cs[0], "door opened at a"), (cs[2], "door opened at c")):
+        post(c, "/alerts/definitions/define_alert.cmd", {"name": "DOOR", "description": "a door", "class": "OTHER",
+                                                          "severity": 5, "throttle": "10/min", "burst": "5/sec"})
+        post(c, "/alerts/raise_alert.cmd", {"name": "DOOR", "text": text})
+    own = {c.workdir.name: c.get("/alerts/all_alerts.json") for c in cs}
+    st, raw = cs[1].http.request("GET", "/cluster/alerts.json", user="admin", password=password)
+    assert st == 200, raw[:300]
+    fa = json.loads(raw)
+    assert fa["hopwire.cluster.missing"] == []
+    assert {x["node_id"]: x["alerts"] for x in fa["hopwire.cluster.collectors"]} == {k: len(v) for k, v in own.items()}
+    listed = fa["kismet.alert.list"]
+    assert len(listed) == fa["hopwire.cluster.alerts"] == sum(len(v) for v in own.values())
+    texts = [a["kismet.alert.text"] for a in listed]
+    assert "door opened at a" in texts and "door opened at c" in texts
+    stamps = [a["kismet.alert.timestamp"] for a in listed]
+    assert stamps == sorted(stamps)
+    st, raw = cs[1].http.request("POST", "/cluster/alerts.json", user="admin", password=password,
+                                 data=json.dumps({"fields": ["kismet.alert.text"],
+                                                  "regex": [["kismet.alert.text", "^door opened"]]}),
+                                 content_type="application/json")
+    assert st == 200, raw[:300]
+    assert sorted(a["kismet.alert.text"] for a in json.loads(raw)["kismet.alert.list"]) == [
+        "door opened at a", "door opened at c"]
 
     # A collector gone: the others answer at once and name it.
     cs[2].kill9()
