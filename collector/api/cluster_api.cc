@@ -15,12 +15,14 @@
 #include "collector/api/deferred_stream.h"
 #include "collector/api/device_list.h"
 #include "collector/api/json_reply.h"
+#include "collector/api/kismet_time.h"
 #include "collector/api/routes_all.h"
 #include "collector/cluster/cluster_node.h"
 #include "collector/persist/annotation_codec.h"
 #include "collector/persist/device_codec.h"
 #include "collector/track/device_merge.h"
 #include "common/clock.h"
+#include "common/uuid.h"
 
 namespace hopwire::collector {
 
@@ -132,8 +134,7 @@ void append_entry(std::string& out, char kind, std::string_view bytes) {
 }
 
 // This collector's share: every device, a few copied at a time.
-void answer_devices(const device_tracker& t, const cluster_node::query_send& send) {
-  auto reader = t.read_all();
+void answer_devices(const device_tracker& t, device_tracker::reader reader, const cluster_node::query_send& send) {
   constexpr std::size_t kCopies = 16;
   auto copies = std::make_unique<device[]>(kCopies);
   std::vector<bool> sent;  // by source index
@@ -253,36 +254,154 @@ std::shared_ptr<fleet_devices> merge_fleet(const cluster_node::gathered& g, cons
 //  "kismet.device.list": [the merged devices]} — the list streamed from
 // the merged tracker once every collector has answered or timed out.
 
-http_reply fleet_device_list(request_ctx& ctx) {
+// What a fleet list asks for: every device, a view's, or those changed
+// since a time (last-time: two rounds, the MACs changed anywhere, then
+// every collector's record of those, so a device changed on one collector
+// still comes whole).
+struct fleet_ask {
+  enum class kind { all, view, since } what = kind::all;
+  std::string view;  // all, phy-IEEE802.11, phydot11_accesspoints, seenby-<uuid>
+  std::uint64_t since_ns = 0, now_s = 0;
+};
+
+// The view's filter over the merged tracker; false: no such view.
+bool fleet_view_filter(const std::string& id, fleet_devices& f, device_filter& keep) {
+  if (id == "all" || id == "phy-IEEE802.11") return true;
+  if (id == "phydot11_accesspoints") {
+    keep = [](const device& d) { return (d.types & kTypeAp) != 0; };
+    return true;
+  }
+  constexpr std::string_view prefix = "seenby-";
+  if (id.size() <= prefix.size() || id.compare(0, prefix.size(), prefix) != 0) return false;
+  const auto u = uuid::parse(id.substr(prefix.size()));
+  if (!u) return false;
+  // A source no collector's device names: an empty list, not a 404.
+  const std::uint32_t idx = f.sources.index_of(u->str(), {});
+  keep = [idx](const device& d) {
+    for (const auto& s : d.seenby)
+      if (s.source == idx) return true;
+    return false;
+  };
+  return true;
+}
+
+void answer_fleet(const std::shared_ptr<deferred_stream>& stream, list_request req, const fleet_ask& ask,
+                  const oui_table& ouis, cluster_node::gathered g, std::vector<std::pair<std::string, std::string>> more_missing) {
+  if (!g.why.empty()) g.missing.emplace_back("", g.why);
+  for (auto& m : more_missing) g.missing.push_back(std::move(m));
+  auto f = merge_fleet(g, ouis);
+  device_filter keep;
+  if (ask.what == fleet_ask::kind::view) fleet_view_filter(ask.view, *f, keep);
+  auto reader = ask.what == fleet_ask::kind::since ? f->tracker->read_changed_since(ask.since_ns) : f->tracker->read_all();
+  auto list = stream_devices(out_format::json, std::move(req), std::move(reader), *f->tracker, std::move(keep)).stream;
+  std::vector<fleet_share_info> answered;
+  for (const auto& s : f->shares) {
+    fleet_share_info i{s.node, {{"devices", s.devices}, {"bytes", s.bytes}}};
+    if (s.damaged) i.counts.emplace_back("damaged_records", s.damaged);
+    answered.push_back(std::move(i));
+  }
+  fleet_counts totals = {{"hopwire.cluster.devices", f->tracker->device_count()},
+                         {"hopwire.cluster.merged_records", f->merged}};
+  if (ask.what == fleet_ask::kind::since) totals.emplace_back("kismet.devicelist.timestamp", ask.now_s);
+  stream->answer(fleet_head(answered, f->missing, totals, "kismet.device.list"), std::move(list), f, "}");
+}
+
+// The MACs each collector changed since the time, as 8-byte values.
+std::vector<std::uint64_t> changed_macs(const cluster_node::gathered& g) {
+  std::vector<std::uint64_t> macs;
+  for (const auto& sh : g.answered)
+    for (const auto& part : sh.parts)
+      for (std::size_t pos = 0; pos + 8 <= part.size(); pos += 8) {
+        std::uint64_t m = 0;
+        std::memcpy(&m, part.data() + pos, 8);
+        macs.push_back(m);
+      }
+  std::sort(macs.begin(), macs.end());
+  macs.erase(std::unique(macs.begin(), macs.end()), macs.end());
+  return macs;
+}
+
+std::string macs_query(const std::vector<std::uint64_t>& macs) {
+  std::string q = R"({"q":"devices","macs":")";
+  static const char* hex = "0123456789abcdef";
+  for (const auto m : macs)
+    for (int i = 11; i >= 0; --i) q.push_back(hex[(m >> (4 * i)) & 0xf]);
+  q += "\"}";
+  return q;
+}
+
+// Past this many changed MACs the second round asks for everything (the
+// request would not fit a NATS message) and the list is cut here.
+constexpr std::size_t kMaxAskedMacs = 60000;
+
+http_reply fleet_list(request_ctx& ctx, fleet_ask ask) {
   if (!ctx.svc.cluster)
     return text_reply(404, "this collector is standalone: there is no cluster: section in its config (docs/cluster.md)");
   list_request req;
   http_reply err;
   if (!prepare_list(ctx, req, err)) return err;
+  if (ask.what == fleet_ask::kind::view) {
+    fleet_devices probe;
+    device_filter keep;
+    if (!fleet_view_filter(ask.view, probe, keep))
+      return text_reply(404, "no fleet device view '" + ask.view +
+                                 "' (all, phy-IEEE802.11, phydot11_accesspoints, seenby-<source uuid>)");
+  }
+  if (ask.what == fleet_ask::kind::since) {
+    const auto now_ns = wall_ns();
+    const auto since = parse_kismet_time(ctx.params.at(0), now_ns);
+    if (!since)
+      return text_reply(400, "timestamp must be seconds since the epoch (a fraction allowed: 1700000000.5), or "
+                             "negative for seconds ago");
+    ask.since_ns = *since;
+    // Taken before any collector is asked: a change made meanwhile comes
+    // again next time rather than never.
+    ask.now_s = now_ns / 1000000000ull;
+  }
   if (auto c = ctx.svc.cluster->counters(); !c.why.empty()) return unavailable(std::move(c), {});
   // The list's own bound, and the head (a line per collector).
   auto stream = std::make_shared<deferred_stream>(512 * 1024);
   const oui_table& ouis = ctx.svc.tracker->ouis();
-  auto refused = ctx.svc.cluster->gather_async(
-      std::string(kFleetDevicesQuery), [stream, req = std::move(req), &ouis](cluster_node::gathered g) mutable {
-        if (!g.why.empty()) g.missing.emplace_back("", g.why);
-        auto f = merge_fleet(g, ouis);
-        auto list = stream_devices(out_format::json, std::move(req), f->tracker->read_all(), *f->tracker).stream;
-        std::vector<fleet_share_info> answered;
-        for (const auto& s : f->shares) {
-          fleet_share_info i{s.node, {{"devices", s.devices}, {"bytes", s.bytes}}};
-          if (s.damaged) i.counts.emplace_back("damaged_records", s.damaged);
-          answered.push_back(std::move(i));
-        }
-        const fleet_counts totals = {{"hopwire.cluster.devices", f->tracker->device_count()},
-                                     {"hopwire.cluster.merged_records", f->merged}};
-        stream->answer(fleet_head(answered, f->missing, totals, "kismet.device.list"), std::move(list), f, "}");
+  cluster_node* cluster = ctx.svc.cluster;
+  std::string refused;
+  if (ask.what != fleet_ask::kind::since) {
+    refused = cluster->gather_async(std::string(kFleetDevicesQuery),
+                                    [stream, req = std::move(req), ask, &ouis](cluster_node::gathered g) mutable {
+                                      answer_fleet(stream, std::move(req), ask, ouis, std::move(g), {});
+                                    });
+  } else {
+    const std::string first = R"({"q":"changed","since_ns":)" + std::to_string(ask.since_ns) + "}";
+    refused = cluster->gather_async(first, [stream, req = std::move(req), ask, &ouis,
+                                            cluster](cluster_node::gathered g1) mutable {
+      // Who missed the first round is missing from the answer too.
+      auto missing = g1.missing;
+      if (!g1.why.empty()) missing.emplace_back("", g1.why);
+      const auto macs = changed_macs(g1);
+      const std::string second =
+          macs.size() > kMaxAskedMacs ? std::string(kFleetDevicesQuery) : macs_query(macs);
+      if (macs.empty()) {
+        cluster_node::gathered none;
+        for (const auto& sh : g1.answered) none.answered.push_back({sh.node, {}});
+        return answer_fleet(stream, std::move(req), ask, ouis, std::move(none), std::move(missing));
+      }
+      auto why = cluster->gather_async(second, [stream, req = std::move(req), ask, &ouis,
+                                                missing](cluster_node::gathered g2) mutable {
+        answer_fleet(stream, std::move(req), ask, ouis, std::move(g2), std::move(missing));
       });
-  if (!refused.empty()) return unavailable(ctx.svc.cluster->counters(), std::move(refused));
+      if (!why.empty()) {
+        cluster_node::gathered none;
+        none.why = why;
+        answer_fleet(stream, std::move(req), ask, ouis, std::move(none), std::move(missing));
+      }
+    });
+  }
+  if (!refused.empty()) return unavailable(cluster->counters(), std::move(refused));
   http_reply r;
   r.stream = stream;
   return r;
 }
+
+http_reply fleet_device_list(request_ctx& ctx) { return fleet_list(ctx, {}); }
 
 }  // namespace
 
@@ -330,11 +449,64 @@ void add_cluster_routes(route_table& t, api_context& api) {
       "regex, start, length as on the device lists)";
   add_route(t, api, "GET", "/cluster/devices.json", kReadRole, fleet_summary, fleet_device_list);
   add_route(t, api, "POST", "/cluster/devices.json", kReadRole, fleet_summary, fleet_device_list, kListCommandLimit);
+  const auto view = [](request_ctx& c) {
+    fleet_ask a;
+    a.what = fleet_ask::kind::view;
+    a.view = c.params.at(0);
+    return fleet_list(c, a);
+  };
+  const auto since = [](request_ctx& c) {
+    fleet_ask a;
+    a.what = fleet_ask::kind::since;
+    return fleet_list(c, a);
+  };
+  const char* view_summary =
+      "Cluster mode: a device view of the fleet (all, phy-IEEE802.11, phydot11_accesspoints, seenby-UUID), "
+      "gathered and merged";
+  const char* since_summary =
+      "Cluster mode: the fleet's devices changed since TS on any collector, each merged whole (negative: seconds "
+      "ago)";
+  for (const char* method : {"GET", "POST"}) {
+    const std::size_t limit = std::string_view(method) == "POST" ? kListCommandLimit : 0;
+    add_route(t, api, method, "/cluster/devices/views/{view}/devices.json", kReadRole, view_summary, view, limit);
+    add_route(t, api, method, "/cluster/devices/last-time/{ts}/devices.json", kReadRole, since_summary, since,
+              limit);
+  }
 }
 
 void serve_fleet_queries(cluster_node& cluster, const device_tracker& tracker, const alert_engine* alerts) {
   cluster.serve([&tracker, alerts](const std::string& request, const cluster_node::query_send& send) {
-    if (request == kFleetDevicesQuery) return answer_devices(tracker, send);
+    if (request == kFleetDevicesQuery) return answer_devices(tracker, tracker.read_all(), send);
+    rapidjson::Document d;
+    d.Parse(request.data(), request.size());
+    if (!d.HasParseError() && d.IsObject() && d.HasMember("q") && d["q"].IsString()) {
+      const std::string_view q = d["q"].GetString();
+      if (q == "changed" && d.HasMember("since_ns") && d["since_ns"].IsUint64()) {
+        std::string part;
+        tracker.for_each_changed_since(d["since_ns"].GetUint64(), [&](const device& dev) {
+          part.append(reinterpret_cast<const char*>(&dev.mac.v), 8);
+          if (part.size() >= cluster_node::kQueryPart) send(part), part.clear();
+        });
+        if (!part.empty()) send(part);
+        return;
+      }
+      if (q == "devices" && d.HasMember("macs") && d["macs"].IsString()) {
+        const std::string_view hex(d["macs"].GetString(), d["macs"].GetStringLength());
+        if (hex.size() % 12) throw std::runtime_error("a fleet query's MAC list is not 12 hex digits a MAC");
+        std::vector<mac_addr> macs;
+        for (std::size_t i = 0; i < hex.size(); i += 12) {
+          std::uint64_t m = 0;
+          for (std::size_t j = 0; j < 12; ++j) {
+            const char c = hex[i + j];
+            const int v = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+            if (v < 0) throw std::runtime_error("a fleet query's MAC list has a character that is not hex");
+            m = m << 4 | static_cast<std::uint64_t>(v);
+          }
+          macs.push_back(mac_addr{m});
+        }
+        return answer_devices(tracker, tracker.read_macs(macs), send);
+      }
+    }
     if (request == kFleetAlertsQuery) {
       if (!alerts) throw std::runtime_error("its alert engine is not running");
       return serve_fleet_alerts(*alerts, send);

@@ -641,6 +641,45 @@ def test_fleet_device_list_equals_a_single_collectors(tmp_path, fleet):
     assert all(sorted(d) == ["kismet.device.base.macaddr", "kismet.device.base.packets.total"]
                for d in some["kismet.device.list"])
 
+    # Views, as the lone collector's: access points, and one source's devices.
+    def view_macs(got):
+        return sorted(d["kismet.device.base.macaddr"] for d in got["kismet.device.list"])
+    for view in ("phydot11_accesspoints", "seenby-" + uuids[2]):
+        st, raw = cs[0].http.request("GET", "/cluster/devices/views/%s/devices.json" % view, user="admin",
+                                     password=password)
+        assert st == 200, (view, raw[:300])
+        want = sorted(d["kismet.device.base.macaddr"] for d in lone.get("/devices/views/%s/devices.json" % view))
+        assert view_macs(json.loads(raw)) == want and want, view
+    st, _ = cs[0].http.request("GET", "/cluster/devices/views/no-such-view/devices.json", user="admin",
+                               password=password)
+    assert st == 404
+
+    # last-time: a new sensor on collector-b replays a capture collector-a
+    # has already heard; asked of collector-c, the devices changed since
+    # are exactly those whose fleet record changed, each merged whole
+    # (collector-a's share and collector-b's new one).
+    before = {d["kismet.device.base.macaddr"]: d for d in fleet_devices(cs[2])["kismet.device.list"]}
+    time.sleep(1.5)
+    since = time.time()
+    again = ClusterSensor(tmp_path, "again", caps["aircrack_test1.pcap"], [cs[1]], password, pps=4000, retry=False)
+    assert again.wait(120) == 0, again.log()[-2000:]
+    wait_until("the new source counted", lambda: records(cs[0]).get(again.uuid, {}).get("num_packets") ==
+               frame_count(caps["aircrack_test1.pcap"]), 30)
+    after = {d["kismet.device.base.macaddr"]: d for d in fleet_devices(cs[2])["kismet.device.list"]}
+    st, raw = cs[2].http.request("GET", "/cluster/devices/last-time/%.3f/devices.json" % since, user="admin",
+                                 password=password)
+    assert st == 200, raw[:300]
+    lt = json.loads(raw)
+    assert lt["hopwire.cluster.missing"] == [] and lt["kismet.devicelist.timestamp"] >= int(since)
+    changed = sorted(m for m, d in after.items()
+                     if m not in before or d["kismet.device.base.packets.total"] !=
+                     before[m]["kismet.device.base.packets.total"])
+    got = {d["kismet.device.base.macaddr"]: d for d in lt["kismet.device.list"]}
+    assert changed and sorted(got) == changed, (sorted(set(got) ^ set(changed)))
+    for mac, d in got.items():
+        assert comparable(d) == comparable(after[mac]), mac
+    assert any(len(d["kismet.device.base.seenby"]) > 1 for d in got.values())
+
     # Alerts: one raised by a script on collector-a and one on collector-c,
     # beside what the replays raised; /cluster/alerts.json on collector-b
     # lists every collector's, in time order.
