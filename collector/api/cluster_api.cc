@@ -288,7 +288,9 @@ bool fleet_view_filter(const std::string& id, fleet_devices& f, device_filter& k
 void answer_fleet(const std::shared_ptr<deferred_stream>& stream, list_request req, const fleet_ask& ask,
                   const oui_table& ouis, cluster_node::gathered g, std::vector<std::pair<std::string, std::string>> more_missing) {
   if (!g.why.empty()) g.missing.emplace_back("", g.why);
-  for (auto& m : more_missing) g.missing.push_back(std::move(m));
+  for (auto& m : more_missing)
+    if (std::none_of(g.missing.begin(), g.missing.end(), [&m](const auto& x) { return x.first == m.first; }))
+      g.missing.push_back(std::move(m));
   auto f = merge_fleet(g, ouis);
   device_filter keep;
   if (ask.what == fleet_ask::kind::view) fleet_view_filter(ask.view, *f, keep);
@@ -302,7 +304,11 @@ void answer_fleet(const std::shared_ptr<deferred_stream>& stream, list_request r
   }
   fleet_counts totals = {{"hopwire.cluster.devices", f->tracker->device_count()},
                          {"hopwire.cluster.merged_records", f->merged}};
-  if (ask.what == fleet_ask::kind::since) totals.emplace_back("kismet.devicelist.timestamp", ask.now_s);
+  // A client polls again from this time: with a collector missing, from
+  // the time it asked about, so that what it missed comes next time.
+  if (ask.what == fleet_ask::kind::since)
+    totals.emplace_back("kismet.devicelist.timestamp",
+                        f->missing.empty() ? ask.now_s : ask.since_ns / 1000000000ull);
   stream->answer(fleet_head(answered, f->missing, totals, "kismet.device.list"), std::move(list), f, "}");
 }
 
@@ -384,15 +390,9 @@ http_reply fleet_list(request_ctx& ctx, fleet_ask ask) {
         for (const auto& sh : g1.answered) none.answered.push_back({sh.node, {}});
         return answer_fleet(stream, std::move(req), ask, ouis, std::move(none), std::move(missing));
       }
-      auto why = cluster->gather_async(second, [stream, req = std::move(req), ask, &ouis,
-                                                missing](cluster_node::gathered g2) mutable {
-        answer_fleet(stream, std::move(req), ask, ouis, std::move(g2), std::move(missing));
-      });
-      if (!why.empty()) {
-        cluster_node::gathered none;
-        none.why = why;
-        answer_fleet(stream, std::move(req), ask, ouis, std::move(none), std::move(missing));
-      }
+      // The second round here, on the query thread: not queued behind
+      // (or refused by) other requests.
+      answer_fleet(stream, std::move(req), ask, ouis, cluster->gather(second), std::move(missing));
     });
   }
   if (!refused.empty()) return unavailable(cluster->counters(), std::move(refused));

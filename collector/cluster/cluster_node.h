@@ -147,6 +147,9 @@ class cluster_node {
   // `done` is called there, once. Returns why the request was not taken
   // (too many wait, or the node stops; `done` is then never called).
   std::string gather_async(std::string request, std::function<void(gathered)> done);
+  // The same, now, on the calling thread: for a `done` of gather_async
+  // that needs a second round (it runs on the cluster's query thread).
+  gathered gather(const std::string& request);
 
   // For /cluster/status.json: this node, its connection, and every source
   // record in the bucket (read now; empty with `why` set when NATS fails).
@@ -185,7 +188,6 @@ class cluster_node {
  private:
   void status_loop();
   void query_loop();
-  gathered gather(const std::string& request);
 
   struct impl;
   std::unique_ptr<impl> p_;

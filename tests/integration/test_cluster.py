@@ -723,3 +723,13 @@ def test_fleet_device_list_equals_a_single_collectors(tmp_path, fleet):
     # Its heartbeat may still look live for up to 3 s: then it was asked and named.
     assert set(missing) <= {"collector-c"}, missing
     assert got["hopwire.cluster.devices"] < len(single)
+    # last-time with a collector missing: the cursor stays at TS, so the
+    # client asks again for what it missed.
+    st, raw = cs[0].http.request("GET", "/cluster/devices/last-time/%.3f/devices.json" % since, user="admin",
+                                 password=password)
+    assert st == 200, raw[:300]
+    lt = json.loads(raw)
+    if lt["hopwire.cluster.missing"]:
+        assert lt["kismet.devicelist.timestamp"] == int(since)
+    else:
+        assert lt["kismet.devicelist.timestamp"] > int(since)
