@@ -249,11 +249,6 @@ std::shared_ptr<fleet_devices> merge_fleet(const cluster_node::gathered& g, cons
   return f;
 }
 
-// {"hopwire.cluster.collectors": [who answered, with how many devices],
-//  "hopwire.cluster.missing": [who did not, and why],
-//  "kismet.device.list": [the merged devices]} — the list streamed from
-// the merged tracker once every collector has answered or timed out.
-
 // What a fleet list asks for: every device, a view's, or those changed
 // since a time (last-time: two rounds, the MACs changed anywhere, then
 // every collector's record of those, so a device changed on one collector
@@ -264,25 +259,26 @@ struct fleet_ask {
   std::uint64_t since_ns = 0, now_s = 0;
 };
 
-// The view's filter over the merged tracker; false: no such view.
-bool fleet_view_filter(const std::string& id, fleet_devices& f, device_filter& keep) {
-  if (id == "all" || id == "phy-IEEE802.11") return true;
-  if (id == "phydot11_accesspoints") {
-    keep = [](const device& d) { return (d.types & kTypeAp) != 0; };
-    return true;
-  }
-  constexpr std::string_view prefix = "seenby-";
-  if (id.size() <= prefix.size() || id.compare(0, prefix.size(), prefix) != 0) return false;
-  const auto u = uuid::parse(id.substr(prefix.size()));
-  if (!u) return false;
-  // A source no collector's device names: an empty list, not a 404.
-  const std::uint32_t idx = f.sources.index_of(u->str(), {});
-  keep = [idx](const device& d) {
+// The fleet views: Kismet's fixed ones and one per source.
+constexpr std::string_view kSeenbyView = "seenby-";
+bool fleet_view_known(const std::string& id) {
+  if (id == "all" || id == "phy-IEEE802.11" || id == "phydot11_accesspoints") return true;
+  return id.size() > kSeenbyView.size() && id.compare(0, kSeenbyView.size(), kSeenbyView) == 0 &&
+         uuid::parse(id.substr(kSeenbyView.size()));
+}
+
+// A known view's filter over the merged devices (empty: every device).
+device_filter fleet_view_filter(const std::string& id, source_table& sources) {
+  if (id == "phydot11_accesspoints") return [](const device& d) { return (d.types & kTypeAp) != 0; };
+  if (id.compare(0, kSeenbyView.size(), kSeenbyView) != 0) return {};
+  // A source no collector's device names gets an index of its own: an
+  // empty list, not a 404.
+  const std::uint32_t idx = sources.index_of(uuid::parse(id.substr(kSeenbyView.size()))->str(), {});
+  return [idx](const device& d) {
     for (const auto& s : d.seenby)
       if (s.source == idx) return true;
     return false;
   };
-  return true;
 }
 
 void answer_fleet(const std::shared_ptr<deferred_stream>& stream, list_request req, const fleet_ask& ask,
@@ -293,7 +289,7 @@ void answer_fleet(const std::shared_ptr<deferred_stream>& stream, list_request r
       g.missing.push_back(std::move(m));
   auto f = merge_fleet(g, ouis);
   device_filter keep;
-  if (ask.what == fleet_ask::kind::view) fleet_view_filter(ask.view, *f, keep);
+  if (ask.what == fleet_ask::kind::view) keep = fleet_view_filter(ask.view, f->sources);
   auto reader = ask.what == fleet_ask::kind::since ? f->tracker->read_changed_since(ask.since_ns) : f->tracker->read_all();
   auto list = stream_devices(out_format::json, std::move(req), std::move(reader), *f->tracker, std::move(keep)).stream;
   std::vector<fleet_share_info> answered;
@@ -336,8 +332,9 @@ std::string macs_query(const std::vector<std::uint64_t>& macs) {
   return q;
 }
 
-// Past this many changed MACs the second round asks for everything (the
-// request would not fit a NATS message) and the list is cut here.
+// Past this many changed MACs the second round asks for every device (the
+// list of MACs would not fit a NATS message); the merged devices are then
+// cut to those changed since, as with fewer.
 constexpr std::size_t kMaxAskedMacs = 60000;
 
 http_reply fleet_list(request_ctx& ctx, fleet_ask ask) {
@@ -346,13 +343,9 @@ http_reply fleet_list(request_ctx& ctx, fleet_ask ask) {
   list_request req;
   http_reply err;
   if (!prepare_list(ctx, req, err)) return err;
-  if (ask.what == fleet_ask::kind::view) {
-    fleet_devices probe;
-    device_filter keep;
-    if (!fleet_view_filter(ask.view, probe, keep))
-      return text_reply(404, "no fleet device view '" + ask.view +
-                                 "' (all, phy-IEEE802.11, phydot11_accesspoints, seenby-<source uuid>)");
-  }
+  if (ask.what == fleet_ask::kind::view && !fleet_view_known(ask.view))
+    return text_reply(404, "no fleet device view '" + ask.view +
+                               "' (all, phy-IEEE802.11, phydot11_accesspoints, seenby-<source uuid>)");
   if (ask.what == fleet_ask::kind::since) {
     const auto now_ns = wall_ns();
     const auto since = parse_kismet_time(ctx.params.at(0), now_ns);

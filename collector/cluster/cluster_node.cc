@@ -220,7 +220,7 @@ struct cluster_node::impl {
   // others' requests) and its own gathers (on the query thread).
   natsSubscription* query_sub = nullptr;
   done_flag query_done;
-  std::mutex answer_mu;  // guards answer, apart: it runs long
+  std::mutex answer_mu;  // guards answer (copied out: answers run without it)
   std::function<void(const std::string&, const cluster_node::query_send&)> answer;
   static constexpr std::size_t kMaxQueriesWaiting = 8;
   std::mutex query_mu;
